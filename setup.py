@@ -9,7 +9,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["diffsv", "diffsv.*"]),
-    python_requires=">=3.9",
+    python_requires=">=3.10",
     # torch/torchaudio are left unpinned: users bring a matched pair (tools/install.sh pins one that works).
     install_requires=[
         "torch>=2.1",

@@ -1,0 +1,83 @@
+"""The assembled Diff-SV model and the paper's baseline, selected by configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch import nn
+
+from diffsv.models.diffusion import DiffusionConfig, MeanRevertingDiffusion
+from diffsv.models.enhancer import EnhancerConfig, TransformerEnhancer, prior_loss
+from diffsv.models.extractor import ExtractorConfig, SEResNetExtractor
+from diffsv.models.frontend import FrontendConfig, LogMelFrontend
+from diffsv.models.score_network import ScoreNetwork, ScoreNetworkConfig
+
+
+@dataclass
+class ModelConfig:
+    """``architecture: diffsv`` is the paper's model; ``baseline`` is its extractor on the noisy log-mel alone."""
+
+    architecture: Literal["diffsv", "baseline"] = "diffsv"
+    frontend: FrontendConfig = field(default_factory=FrontendConfig)
+    enhancer: EnhancerConfig = field(default_factory=EnhancerConfig)
+    score_network: ScoreNetworkConfig = field(default_factory=ScoreNetworkConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    extractor: ExtractorConfig = field(default_factory=ExtractorConfig)
+
+
+class DiffSV(nn.Module):
+    """Front end -> enhancer prior x_hat -> diffusion refinement z0_hat -> extractor on [noisy, x_hat, z0_hat]."""
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or ModelConfig()
+        n_mels = config.frontend.n_mels
+        self.frontend = LogMelFrontend(config.frontend)
+        self.enhancer: TransformerEnhancer | None = None
+        self.diffusion: MeanRevertingDiffusion | None = None
+        if config.architecture == "diffsv":
+            self.enhancer = TransformerEnhancer(n_mels, config.enhancer)
+            self.diffusion = MeanRevertingDiffusion(ScoreNetwork(config.score_network), config.diffusion)
+        in_channels = 3 if self.enhancer is not None else 1
+        self.extractor = SEResNetExtractor(in_channels, n_mels, config.extractor)
+
+    @property
+    def embed_dim(self) -> int:
+        return self.config.extractor.embed_dim
+
+    def extractor_inputs(
+        self, fbank: torch.Tensor, init_noise: torch.Tensor | None = None, steps: int | None = None
+    ) -> tuple[torch.Tensor, ...]:
+        """The feature maps the extractor stacks: (noisy,) or (noisy, x_hat, z0_hat)."""
+        if self.enhancer is None or self.diffusion is None:
+            return (fbank,)
+        x_hat = self.enhancer(fbank)
+        return fbank, x_hat, self.diffusion.sample(x_hat, init_noise, steps)
+
+    def embed(
+        self, wav: torch.Tensor, init_noise: torch.Tensor | None = None, steps: int | None = None
+    ) -> torch.Tensor:
+        """(B, N) waveform -> (B, embed_dim) embedding."""
+        return self.extractor(*self.extractor_inputs(self.frontend(wav), init_noise, steps))
+
+    def forward(self, noisy_wav: torch.Tensor, clean_wav: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Training pass: the embedding, and for Diff-SV the prior and diffusion losses against the clean crop."""
+        fbank = self.frontend(noisy_wav)
+        if self.enhancer is None or self.diffusion is None:
+            return {"embedding": self.extractor(fbank)}
+        if clean_wav is None:
+            raise ValueError("Diff-SV training needs the clean waveform as the enhancer's target")
+        clean_fbank = self.frontend(clean_wav)
+        x_hat = self.enhancer(fbank)
+        z0_hat = self.diffusion.sample(x_hat)
+        return {
+            "embedding": self.extractor(fbank, x_hat, z0_hat),
+            "prior_loss": prior_loss(clean_fbank, x_hat),
+            "diffusion_loss": self.diffusion.loss(clean_fbank, x_hat),
+        }
+
+
+def count_parameters(module: nn.Module | None) -> int:
+    return 0 if module is None else sum(p.numel() for p in module.parameters())
