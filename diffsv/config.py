@@ -7,6 +7,7 @@ misspelt key fails at once with its dotted name and the YAML line instead of bei
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar, Union
@@ -68,7 +69,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     """Check (and, for int->float and list->tuple, convert) one value against a field type."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
-    if origin is Union:
+    if origin is Union or origin is types.UnionType:
         if value is None and type(None) in args:
             return None
         errors = []
