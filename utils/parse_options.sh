@@ -2,7 +2,7 @@
 # Kaldi-style option parsing, sourced by a script after it sets its defaults:
 #   --name value, --name=value  set the existing shell variable "name" (dashes become underscores);
 #   --config FILE               source FILE (name=value lines) before the remaining options;
-#   --help / -h                 print $help_message and the variables that can be set, then exit.
+#   --help / -h                 print $help_message (or a usage line), then exit.
 # An option naming no variable of the script is an error, so a typo never passes silently.
 
 __po_script=$(basename "$0")
