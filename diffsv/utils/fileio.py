@@ -11,13 +11,24 @@ from pathlib import Path
 from typing import IO
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _tmp_sibling(path: Path, directory: bool = False) -> Path:
+    """A unique temporary name beside ``path``, with the permissions a plain create would give it
+    (mkstemp/mkdtemp make 0600/0700, which would leave outputs unreadable to a group)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{path.name}.tmp."
     if directory:
-        return Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
+        os.chmod(tmp, 0o777 & ~_umask())
+        return tmp
     fd, name = tempfile.mkstemp(prefix=prefix, dir=path.parent)
     os.close(fd)
+    os.chmod(name, 0o666 & ~_umask())
     return Path(name)
 
 
