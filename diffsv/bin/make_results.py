@@ -1,0 +1,77 @@
+"""Evaluation report of an experiment: results.json, RESULTS.md (next to the paper's Diff-SV) and figures.
+
+    python -m diffsv.bin.make_results --exp exp/diffsv --scores-dir exp/diffsv/scores --trials data/test/trials \\
+        [--trials-for voices_dev=data/voices_dev/trials ...] [--compare exp/baseline]
+
+``--scores-dir`` holds ``<condition>.score`` files: clean, babble_0 ... babble_20, music_*, noise_*,
+nonspeech_*, voices_dev, voices_eval; whichever exist are reported. The test conditions share
+``--trials``; VOiCES conditions need their own through ``--trials-for``. ``--compare`` adds another
+experiment's scores (``<compare>/scores`` unless ``--compare-scores-dir``) side by side with the
+relative change. Writes ``<exp>/results.json``, ``<exp>/RESULTS.md`` and ``<exp>/figures/`` (DET curves
+and score histograms), each only when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from diffsv.results import (
+    condition_metrics,
+    find_score_files,
+    load_conditions,
+    render_markdown,
+    write_figures,
+    write_json,
+)
+from diffsv.utils.fileio import atomic_directory, atomic_open
+
+
+def parse_trials_for(values: list[str]) -> dict[str, Path]:
+    mapping = {}
+    for value in values:
+        condition, sep, path = value.partition("=")
+        if not sep or not condition or not path:
+            raise ValueError(f"--trials-for expects CONDITION=PATH, got {value!r}")
+        mapping[condition] = Path(path)
+    return mapping
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--exp", type=Path, required=True, help="experiment directory; the report is written here")
+    parser.add_argument("--scores-dir", type=Path, help="directory of <condition>.score files (default EXP/scores)")
+    parser.add_argument("--trials", type=Path, help="trial list shared by clean and the noisy test conditions")
+    parser.add_argument(
+        "--trials-for", action="append", default=[], metavar="CONDITION=PATH", help="a condition's own trials"
+    )
+    parser.add_argument("--compare", type=Path, help="another experiment to show side by side (e.g. exp/baseline)")
+    parser.add_argument("--compare-scores-dir", type=Path, help="its score files (default COMPARE/scores)")
+    args = parser.parse_args(argv)
+    try:
+        trials_for = parse_trials_for(args.trials_for)
+        files = find_score_files(args.scores_dir or args.exp / "scores", args.trials, trials_for)
+        conditions = load_conditions(files)
+        results = condition_metrics(conditions)
+        compare = None
+        if args.compare:
+            compare_dir = args.compare_scores_dir or args.compare / "scores"
+            compare_files = find_score_files(compare_dir, args.trials, trials_for)
+            compare = (str(args.compare), condition_metrics(load_conditions(compare_files)))
+        with atomic_directory(args.exp / "figures") as figures_dir:
+            figures = write_figures(figures_dir, conditions)
+        trials_files = {condition: str(trials) for condition, (_, trials) in files.items()}
+        markdown = render_markdown(str(args.exp), results, trials_files, [f"figures/{f}" for f in figures], compare)
+        write_json(args.exp / "results.json", results)
+        with atomic_open(args.exp / "RESULTS.md") as handle:
+            handle.write(markdown)
+    except (ValueError, OSError) as exc:
+        print(f"make_results: {exc}", file=sys.stderr)
+        return 1
+    print(f"make_results: {len(results)} conditions -> {args.exp}/RESULTS.md, results.json, figures/ ({len(figures)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
