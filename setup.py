@@ -21,6 +21,7 @@ setup(
         "pyyaml>=5.4",
         "tqdm>=4.60",
         "matplotlib>=3.5",
+        "tensorboard>=2.10",
     ],
     extras_require={"test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"]},
 )

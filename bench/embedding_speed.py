@@ -84,8 +84,10 @@ def main() -> None:
     audio_seconds = SEGMENTS * SEGMENT_SAMPLES / SAMPLE_RATE
     variants = {"direct attention (baseline)": with_direct_attention(model), "diffsv": model}
 
-    print(f"embedding one utterance: {SEGMENTS} x {SEGMENT_SAMPLES} samples, {args.steps} sampler steps, "
-          f"{args.threads} threads, median of {args.repeats}")
+    print(
+        f"embedding one utterance: {SEGMENTS} x {SEGMENT_SAMPLES} samples, {args.steps} sampler steps, "
+        f"{args.threads} threads, median of {args.repeats}"
+    )
     results = {}
     for name, variant in variants.items():
         time_embedding(variant, wav, noise, args.steps)  # warm-up
@@ -93,13 +95,17 @@ def main() -> None:
         total = statistics.median(r[0] for r in runs)
         sampling = statistics.median(r[1] for r in runs)
         results[name] = (total, runs[-1][2])
-        print(f"  {name:28s} {total:6.2f} s/utt  RTF {total / audio_seconds:.3f}  "
-              f"score network {100 * sampling / total:4.1f}%  vs authors' {REFERENCE_SECONDS} s: "
-              f"{REFERENCE_SECONDS / total:.2f}x")
+        print(
+            f"  {name:28s} {total:6.2f} s/utt  RTF {total / audio_seconds:.3f}  "
+            f"score network {100 * sampling / total:4.1f}%  vs authors' {REFERENCE_SECONDS} s: "
+            f"{REFERENCE_SECONDS / total:.2f}x"
+        )
     (base_time, base_emb), (our_time, our_emb) = results.values()
     difference = float((our_emb - base_emb).abs().max() / base_emb.abs().max())
-    print(f"  speed-up over the baseline in this run: {base_time / our_time:.2f}x; "
-          f"max |embedding difference| / max |embedding| = {difference:.2e}")
+    print(
+        f"  speed-up over the baseline in this run: {base_time / our_time:.2f}x; "
+        f"max |embedding difference| / max |embedding| = {difference:.2e}"
+    )
 
 
 if __name__ == "__main__":

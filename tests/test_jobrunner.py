@@ -44,8 +44,17 @@ def test_parallel_jobs_write_framed_logs(tmp_path: Path) -> None:
 
 
 def test_variable_is_substituted_literally_in_log_and_args(tmp_path: Path) -> None:
-    result = run_pl(tmp_path, "--num-threads", "2", "TASK=2:3", "log/split.TASK.log", "echo", "data/split.TASK.scp",
-                    "prefixTASK", "JOB")
+    result = run_pl(
+        tmp_path,
+        "--num-threads",
+        "2",
+        "TASK=2:3",
+        "log/split.TASK.log",
+        "echo",
+        "data/split.TASK.scp",
+        "prefixTASK",
+        "JOB",
+    )
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "log/split.1.log").exists()
     for task in (2, 3):
@@ -77,8 +86,10 @@ def test_max_jobs_run_1_never_overlaps_jobs(tmp_path: Path) -> None:
 def test_jobs_run_concurrently_up_to_the_limit(tmp_path: Path) -> None:
     # A barrier: each job waits (up to 10 s) until all three have started, which only parallel jobs can do.
     (tmp_path / "started").mkdir()
-    script = ('touch started/JOB; for i in $(seq 100); do [ "$(ls started | wc -l)" -ge 3 ] && exit 0; sleep 0.1; '
-              "done; exit 1")
+    script = (
+        'touch started/JOB; for i in $(seq 100); do [ "$(ls started | wc -l)" -ge 3 ] && exit 0; sleep 0.1; '
+        "done; exit 1"
+    )
     result = run_pl(tmp_path, "--max-jobs-run", "3", "JOB=1:3", "log/b.JOB.log", "bash", "-c", script)
     assert result.returncode == 0, result.stderr
 
@@ -142,8 +153,12 @@ def _alive(pid: int) -> bool:
 def test_signal_kills_running_jobs(tmp_path: Path, signum: signal.Signals) -> None:
     (tmp_path / "pids").mkdir()
     script = "sleep 30 & echo $! > pids/JOB.tmp && mv pids/JOB.tmp pids/JOB; wait"
-    runner = subprocess.Popen([str(UTILS / "run.pl"), "--max-jobs-run", "2", "JOB=1:3", "log/k.JOB.log",
-                               "bash", "-c", script], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    runner = subprocess.Popen(
+        [str(UTILS / "run.pl"), "--max-jobs-run", "2", "JOB=1:3", "log/k.JOB.log", "bash", "-c", script],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         pid_files = [tmp_path / "pids/1", tmp_path / "pids/2"]
         deadline = time.monotonic() + 20
@@ -187,8 +202,17 @@ def test_split_scp_into_contiguous_nearly_equal_parts(tmp_path: Path) -> None:
 def test_split_scp_keeps_each_speaker_in_one_part(tmp_path: Path) -> None:
     # s1 has as many utterances as the four others together, so the balanced split is {s1} / {s2..s5};
     # s3's second utterance is out of place in the input and is gathered with its first.
-    utt2spk = [("u1", "s1"), ("u2", "s1"), ("u3", "s1"), ("u4", "s1"), ("u5", "s2"), ("u6", "s3"), ("u7", "s4"),
-               ("u9", "s3"), ("u8", "s5")]
+    utt2spk = [
+        ("u1", "s1"),
+        ("u2", "s1"),
+        ("u3", "s1"),
+        ("u4", "s1"),
+        ("u5", "s2"),
+        ("u6", "s3"),
+        ("u7", "s4"),
+        ("u9", "s3"),
+        ("u8", "s5"),
+    ]
     (tmp_path / "utt2spk").write_text("".join(f"{utt} {spk}\n" for utt, spk in utt2spk))
     (tmp_path / "feats.scp").write_text("".join(f"{utt} ark:feats.ark:{i}\n" for i, (utt, _) in enumerate(utt2spk)))
     result = split_scp(tmp_path, "--utt2spk=utt2spk", "feats.scp", "1.scp", "2.scp")
@@ -210,8 +234,11 @@ def test_split_scp_balances_speakers_of_equal_size(tmp_path: Path) -> None:
     "files, args, message",
     [
         ({"in.scp": "a x\nb y\n"}, ["in.scp", "1", "2", "3"], "output 3 would be empty"),
-        ({"in.scp": "a x\nb y\n", "u2s": "a s\nb s\n"}, ["--utt2spk=u2s", "in.scp", "1", "2"],
-         "output 2 would be empty: in.scp has 1 speakers for 2 outputs"),
+        (
+            {"in.scp": "a x\nb y\n", "u2s": "a s\nb s\n"},
+            ["--utt2spk=u2s", "in.scp", "1", "2"],
+            "output 2 would be empty: in.scp has 1 speakers for 2 outputs",
+        ),
         ({"in.scp": ""}, ["in.scp", "1"], "input in.scp is empty"),
         ({"in.scp": "a x\n\nb y\n"}, ["in.scp", "1"], "in.scp:2: empty line"),
         ({"in.scp": "a x\nc y\n", "u2s": "a s\n"}, ["--utt2spk=u2s", "in.scp", "1"], "'c' of in.scp is not in u2s"),
@@ -234,17 +261,24 @@ def test_split_scp_errors(tmp_path: Path, files: dict[str, str], args: list[str]
 def test_utt2spk_spk2utt_round_trip(tmp_path: Path) -> None:
     utt2spk = "b-1 b\nb-2 b\na-1 a\nc-1 c\nc-2 c\nc-3 c\n"
     (tmp_path / "utt2spk").write_text(utt2spk)
-    spk2utt = subprocess.run([str(UTILS / "utt2spk_to_spk2utt.pl"), "utt2spk"], cwd=tmp_path, capture_output=True,
-                             text=True, check=True).stdout
+    spk2utt = subprocess.run(
+        [str(UTILS / "utt2spk_to_spk2utt.pl"), "utt2spk"], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout
     assert spk2utt == "b b-1 b-2\na a-1\nc c-1 c-2 c-3\n"
-    back = subprocess.run([str(UTILS / "spk2utt_to_utt2spk.pl")], input=spk2utt, capture_output=True, text=True,
-                          check=True).stdout
+    back = subprocess.run(
+        [str(UTILS / "spk2utt_to_utt2spk.pl")], input=spk2utt, capture_output=True, text=True, check=True
+    ).stdout
     assert back == utt2spk
 
 
 def test_spk2utt_orders_speakers_by_first_appearance(tmp_path: Path) -> None:
-    result = subprocess.run([str(UTILS / "utt2spk_to_spk2utt.pl")], input="u1 s2\nu2 s1\nu3 s2\n",
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [str(UTILS / "utt2spk_to_spk2utt.pl")],
+        input="u1 s2\nu2 s1\nu3 s2\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert result.stdout == "s2 u1 u3\ns1 u2\n"
     bad = subprocess.run([str(UTILS / "utt2spk_to_spk2utt.pl")], input="u1 s1 extra\n", capture_output=True, text=True)
     assert bad.returncode != 0 and "expected 'utt spk'" in bad.stderr
@@ -269,16 +303,19 @@ def options_script(tmp_path: Path) -> Path:
     "args, expected",
     [
         ([], "stage=0 stop_stage=100 nj=4 use_gpu=false name=default args="),
-        (["--stage", "3", "--stop-stage", "5", "data"],
-         "stage=3 stop_stage=5 nj=4 use_gpu=false name=default args=data"),
+        (
+            ["--stage", "3", "--stop-stage", "5", "data"],
+            "stage=3 stop_stage=5 nj=4 use_gpu=false name=default args=data",
+        ),
         (["--nj=8"], "stage=0 stop_stage=100 nj=8 use_gpu=false name=default args="),
         (["--config", "conf", "--name", "cli"], "stage=0 stop_stage=100 nj=2 use_gpu=false name=cli args="),
         (["--use-gpu", "true"], "stage=0 stop_stage=100 nj=4 use_gpu=true name=default args="),
     ],
 )
 def test_parse_options_sets_variables(options_script: Path, args: list[str], expected: str) -> None:
-    result = subprocess.run(["bash", str(options_script), *args], cwd=options_script.parent, capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        ["bash", str(options_script), *args], cwd=options_script.parent, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == expected + "\n"
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from diffsv.models.diffusion import DiffusionConfig, MeanRevertingDiffusion
-from diffsv.models.enhancer import EnhancerConfig, TransformerEnhancer, prior_loss
+from diffsv.models.enhancer import EnhancerConfig, TransformerEnhancer
 from diffsv.models.extractor import ExtractorConfig, SEResNetExtractor
 from diffsv.models.frontend import FrontendConfig, LogMelFrontend
 from diffsv.models.score_network import ScoreNetwork, ScoreNetworkConfig
@@ -61,22 +61,6 @@ class DiffSV(nn.Module):
     ) -> torch.Tensor:
         """(B, N) waveform -> (B, embed_dim) embedding."""
         return self.extractor(*self.extractor_inputs(self.frontend(wav), init_noise, steps))
-
-    def forward(self, noisy_wav: torch.Tensor, clean_wav: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Training pass: the embedding, and for Diff-SV the prior and diffusion losses against the clean crop."""
-        fbank = self.frontend(noisy_wav)
-        if self.enhancer is None or self.diffusion is None:
-            return {"embedding": self.extractor(fbank)}
-        if clean_wav is None:
-            raise ValueError("Diff-SV training needs the clean waveform as the enhancer's target")
-        clean_fbank = self.frontend(clean_wav)
-        x_hat = self.enhancer(fbank)
-        z0_hat = self.diffusion.sample(x_hat)
-        return {
-            "embedding": self.extractor(fbank, x_hat, z0_hat),
-            "prior_loss": prior_loss(clean_fbank, x_hat),
-            "diffusion_loss": self.diffusion.loss(clean_fbank, x_hat),
-        }
 
 
 def count_parameters(module: nn.Module | None) -> int:

@@ -1,0 +1,44 @@
+"""Stage 0: check that every corpus is where the options say, in its published layout.
+
+    python -m diffsv.bin.check_corpora --voxceleb1-root DIR --trials-list FILE --musan-root DIR \\
+        --rirs-root DIR --nonspeech-root DIR [--voices-root DIR]
+
+Prints one line per corpus: what was found (counts), or what is missing and where to get it. No audio
+is read. Exit status 1 if a required corpus is missing or malformed (VOiCES is optional).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from diffsv.data.corpora import CorpusError, add_corpus_arguments, corpus_sources, scan
+
+PROG = "check_corpora"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_corpus_arguments(parser)
+    args = parser.parse_args(argv)
+    failed = False
+    for source in corpus_sources(args):
+        if source.root is None:
+            print(f"{PROG}: {source.name}: not given (optional; get it from {source.url})")
+            continue
+        try:
+            layout = scan(source)
+        except (CorpusError, OSError) as exc:
+            print(f"{PROG}: {exc}", file=sys.stderr)
+            failed = failed or source.required
+            continue
+        print(f"{PROG}: {source.name}: found {source.root}: {layout.summary()}")
+    if failed:
+        print(f"{PROG}: a required corpus is missing or malformed (see above)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""One entry point for reading audio named by a Kaldi ``wav.scp`` rxspecifier, and atomic writing.
+
+Kaldi data directories name audio three ways: a file path, a shell pipe (``sox ... - |``) and an
+archive offset (``data.ark:1234``). Every reader in the toolkit goes through :func:`read_audio` so the
+three behave the same and errors always say which specifier failed.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from diffsv.utils.fileio import atomic_path
+
+_ARK_OFFSET = re.compile(r"^(?P<path>.+):(?P<offset>\d+)(?P<slice>\[[0-9:, ]+\])?$")
+
+
+class AudioError(ValueError):
+    """Audio that cannot be read or is not what the toolkit expects."""
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Samples as float32 in [-1, 1], shape (samples,) for mono or (samples, channels)."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.samples.ndim == 1 else self.samples.shape[1]
+
+    @property
+    def duration(self) -> float:
+        return self.samples.shape[0] / self.sample_rate
+
+
+def is_pipe(rxspecifier: str) -> bool:
+    return rxspecifier.rstrip().endswith("|")
+
+
+def _read_bytes(data: bytes, source: str) -> Audio:
+    try:
+        samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=False)
+    except (RuntimeError, soundfile.LibsndfileError) as err:
+        raise AudioError(f"{source}: not readable audio ({err})") from err
+    return Audio(samples, int(rate))
+
+
+def _read_pipe(command: str) -> Audio:
+    command = command.rstrip()[:-1].strip()
+    proc = subprocess.run(command, shell=True, capture_output=True, check=False)
+    if proc.returncode != 0:
+        message = proc.stderr.decode(errors="replace").strip().splitlines()
+        detail = message[-1] if message else f"exit status {proc.returncode}"
+        raise AudioError(f"command '{command}' failed: {detail}")
+    return _read_bytes(proc.stdout, f"command '{command}'")
+
+
+def _read_ark(rxspecifier: str) -> Audio:
+    import kaldiio
+
+    try:
+        loaded = kaldiio.load_mat(rxspecifier)
+    except Exception as err:  # kaldiio raises bare ValueError/OSError variants
+        raise AudioError(f"{rxspecifier}: cannot read archive entry ({err})") from err
+    if not isinstance(loaded, tuple):
+        raise AudioError(f"{rxspecifier}: archive entry is a matrix, not audio")
+    rate, samples = loaded
+    samples = np.asarray(samples)
+    if np.issubdtype(samples.dtype, np.integer):
+        samples = samples.astype(np.float32) / float(np.iinfo(samples.dtype).max + 1)
+    return Audio(samples.astype(np.float32, copy=False), int(rate))
+
+
+def read_audio(rxspecifier: str, start: float | None = None, end: float | None = None) -> Audio:
+    """Read a path, ``cmd |`` pipe or ``file.ark:offset`` entry; ``start``/``end`` in seconds cut a segment.
+
+    ``end`` of None or a negative value means the end of the recording, as in Kaldi's ``segments``.
+    """
+    spec = rxspecifier.strip()
+    if not spec:
+        raise AudioError("empty audio specifier")
+    if is_pipe(spec):
+        audio = _read_pipe(spec)
+    elif Path(spec).is_file():
+        try:
+            samples, rate = soundfile.read(spec, dtype="float32", always_2d=False)
+        except (RuntimeError, soundfile.LibsndfileError) as err:
+            raise AudioError(f"{spec}: not readable audio ({err})") from err
+        audio = Audio(samples, int(rate))
+    elif _ARK_OFFSET.match(spec) and Path(_ARK_OFFSET.match(spec).group("path")).is_file():
+        audio = _read_ark(spec)
+    else:
+        raise AudioError(f"{spec}: no such file")
+    if start is None and end is None:
+        return audio
+    first = int(round((start or 0.0) * audio.sample_rate))
+    last = audio.samples.shape[0] if end is None or end < 0 else int(round(end * audio.sample_rate))
+    if first >= audio.samples.shape[0] or last <= first:
+        raise AudioError(f"{spec}: segment {start}-{end} s lies outside the recording ({audio.duration:.2f} s)")
+    return Audio(audio.samples[first:last], audio.sample_rate)
+
+
+def read_mono(rxspecifier: str, sample_rate: int, start: float | None = None, end: float | None = None) -> np.ndarray:
+    """Read audio that must be mono at ``sample_rate``; the toolkit never resamples silently."""
+    audio = read_audio(rxspecifier, start, end)
+    if audio.channels != 1:
+        raise AudioError(f"{rxspecifier}: expected mono audio, found {audio.channels} channels")
+    if audio.sample_rate != sample_rate:
+        raise AudioError(f"{rxspecifier}: expected {sample_rate} Hz, found {audio.sample_rate} Hz")
+    return audio.samples
+
+
+AUDIO_FORMATS = {"flac": ("FLAC", "PCM_16"), "wav": ("WAV", "PCM_16")}
+
+
+def write_audio(path: str | Path, samples: np.ndarray, sample_rate: int, audio_format: str = "flac") -> None:
+    """Write 16-bit audio atomically: a killed writer never leaves a truncated file under ``path``."""
+    if audio_format not in AUDIO_FORMATS:
+        raise AudioError(f"unknown audio format '{audio_format}' (choose from {', '.join(AUDIO_FORMATS)})")
+    container, subtype = AUDIO_FORMATS[audio_format]
+    clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 32767.0 / 32768.0)
+    with atomic_path(path) as tmp:
+        soundfile.write(str(tmp), clipped, sample_rate, format=container, subtype=subtype)

@@ -1,0 +1,75 @@
+"""Sample rate, channels and length of audio named by a ``wav.scp`` rxspecifier, cheaply.
+
+Corpus preparation and data-directory validation look at every recording of a corpus (VoxCeleb1 alone
+has 153,516 files). For plain files only the header is read; pipes and archive offsets have no
+header to consult and are read in full through :func:`diffsv.data.audio.read_audio`, so all three
+kinds of specifier are judged by the same reader that training will use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import soundfile
+
+from diffsv.data.audio import AudioError, is_pipe, read_audio
+
+SAMPLE_RATE = 16000
+"""The toolkit's one sample rate: corpora and data directories must already be at it (never resampled silently)."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def probe_audio(rxspecifier: str) -> AudioInfo:
+    """Header facts of a plain file, or of a pipe/ark entry after reading it; AudioError names the specifier."""
+    spec = rxspecifier.strip()
+    if spec and not is_pipe(spec) and Path(spec).is_file():
+        try:
+            info = soundfile.info(spec)
+        except (RuntimeError, soundfile.LibsndfileError) as err:
+            raise AudioError(f"{spec}: not readable audio ({err})") from err
+        return AudioInfo(int(info.samplerate), int(info.channels), int(info.frames))
+    audio = read_audio(spec)
+    return AudioInfo(audio.sample_rate, audio.channels, int(audio.samples.shape[0]))
+
+
+def probe_many(rxspecifiers: Iterable[str], workers: int = 8) -> list[AudioInfo | AudioError]:
+    """Probe many specifiers in order; threads hide file-system latency (large corpora often sit on NFS).
+
+    Each result is the AudioInfo or the AudioError of that specifier, so a caller can name the first bad one.
+    """
+
+    def probe(spec: str) -> AudioInfo | AudioError:
+        try:
+            return probe_audio(spec)
+        except AudioError as err:
+            return err
+
+    specs = list(rxspecifiers)
+    if len(specs) < 2 * workers:
+        return [probe(spec) for spec in specs]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(probe, specs, chunksize=64))
+
+
+def format_problem(info: AudioInfo, sample_rate: int = SAMPLE_RATE) -> str | None:
+    """Why audio is unusable by the toolkit (not mono, wrong rate, no samples), or None if it is fine."""
+    if info.channels != 1:
+        return f"not mono ({info.channels} channels)"
+    if info.sample_rate != sample_rate:
+        return f"sample rate {info.sample_rate} Hz, expected {sample_rate} Hz (diffsv never resamples silently)"
+    if info.frames <= 0:
+        return "empty (0 samples)"
+    return None

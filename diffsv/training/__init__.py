@@ -1,0 +1,1 @@
+"""Training: experiment configuration, objective, batching, schedule, checkpoints and the loop."""

@@ -1,0 +1,65 @@
+"""Training checkpoints: everything needed to continue a run exactly, loadable with weights_only=True."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from diffsv.utils.checkpoint import CheckpointError
+from diffsv.utils.fileio import atomic_path
+
+EPOCH_FILE = re.compile(r"^epoch_(\d+)\.pt$")
+
+
+def rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    """Write atomically: a run killed while saving leaves the previous checkpoint intact."""
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load without executing anything from the file (``weights_only=True``)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for unreadable, truncated or unsafe files
+        raise CheckpointError(f"{path}: cannot load checkpoint: {exc}") from exc
+
+
+def epoch_checkpoints(directory: str | Path) -> list[Path]:
+    """``epoch_N.pt`` files in ``directory``, by increasing N."""
+    found = []
+    for path in Path(directory).glob("epoch_*.pt"):
+        match = EPOCH_FILE.match(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return [path for _, path in sorted(found)]
+
+
+def average_model_states(paths: list[Path]) -> dict[str, torch.Tensor]:
+    """Element-wise mean of the checkpoints' model weights; integer buffers (BN batch counts) from the last."""
+    if not paths:
+        raise CheckpointError("no checkpoints to average")
+    states = [load_checkpoint(path)["model"] for path in paths]
+    averaged = {}
+    for key, last in states[-1].items():
+        if last.is_floating_point():
+            averaged[key] = sum(state[key].double() for state in states).div(len(states)).to(last.dtype)
+        else:
+            averaged[key] = last.clone()
+    return averaged

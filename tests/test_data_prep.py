@@ -1,0 +1,526 @@
+"""Recipe stages 0 and 1 (corpus checks, Kaldi data directories) and the data-directory validator.
+
+The stages run through egs/voxceleb_diffsv/run.sh, as a user runs them, on tiny corpora built in their
+published layouts (tests/corpus_trees.py). No Kaldi checkout is available, so Kaldi's rules are
+checked directly: C-sorted unique keys (with ``LC_ALL=C sort``), speaker-prefixed utterance ids, and
+spk2utt equal to Kaldi's utils/utt2spk_to_spk2utt.pl output.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import kaldiio
+import numpy as np
+import pytest
+import soundfile
+from corpus_trees import (
+    MusanTree,
+    VoicesTree,
+    VoxCeleb1Tree,
+    make_musan,
+    make_nonspeech,
+    make_rirs,
+    make_voices,
+    make_voxceleb1,
+    write_wav,
+)
+
+from diffsv.data.audio import AudioError, read_audio
+from diffsv.data.audio_info import probe_many
+from diffsv.data.corpora.voxceleb1 import scan_voxceleb1
+from diffsv.data.kaldi_dir import DataDir, DataDirError, Trial, read_trials, read_utt2spk
+from diffsv.data.validate import validate_data_dir
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPE = REPO / "egs" / "voxceleb_diffsv"
+UTILS = REPO / "utils"
+VENV_BIN = REPO / "tools" / "venv" / "bin"
+DATA_DIRS = (
+    "musan_music_test",
+    "musan_music_train",
+    "musan_noise_test",
+    "musan_noise_train",
+    "musan_speech_test",
+    "musan_speech_train",
+    "nonspeech",
+    "rirs",
+    "test",
+    "train",
+    "voices_dev",
+    "voices_eval",
+)
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
+
+
+@dataclass
+class Corpora:
+    vox: VoxCeleb1Tree
+    musan: MusanTree
+    rirs: Path
+    rir_ids: list[str]
+    nonspeech: Path
+    nonspeech_ids: list[str]
+    voices: VoicesTree
+
+    def options(self, **override: str | None) -> list[str]:
+        """run.sh / prepare_data options for these corpora; ``override`` replaces, adds (underscores for
+        dashes) or, with None, drops options."""
+        values = {
+            "voxceleb1_root": str(self.vox.root),
+            "musan_root": str(self.musan.root),
+            "rirs_root": str(self.rirs),
+            "nonspeech_root": str(self.nonspeech),
+            "voices_root": str(self.voices.root),
+            **override,
+        }
+        options = [(f"--{key.replace('_', '-')}", value) for key, value in values.items() if value is not None]
+        return [item for option in options for item in option]
+
+
+def run_recipe(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", "run.sh", *args], cwd=RECIPE, env=_env(), capture_output=True, text=True, timeout=120
+    )
+
+
+def run_module(module: str, *args: str) -> subprocess.CompletedProcess:
+    command = [str(VENV_BIN / "python"), "-m", module, *args]
+    return subprocess.run(command, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=120)
+
+
+def run_validate(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(UTILS / "validate_data_dir.sh"), *args], env=_env(), capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory: pytest.TempPathFactory) -> Corpora:
+    root = tmp_path_factory.mktemp("corpora")
+    return Corpora(
+        vox=make_voxceleb1(root / "VoxCeleb1"),
+        musan=make_musan(root / "musan"),
+        rirs=root / "RIRS_NOISES",
+        rir_ids=make_rirs(root / "RIRS_NOISES"),
+        nonspeech=root / "Nonspeech100",
+        nonspeech_ids=make_nonspeech(root / "Nonspeech100"),
+        voices=make_voices(root / "VOiCES"),
+    )
+
+
+@pytest.fixture(scope="module")
+def recipe(corpora: Corpora, tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
+    """Stages 0 and 1 of run.sh on all the corpora (VOiCES included); the data directory root."""
+    data = tmp_path_factory.mktemp("recipe") / "data"
+    result = run_recipe("--stage", "0", "--stop-stage", "1", *corpora.options(data=str(data)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result, data
+
+
+def table(path: Path) -> list[list[str]]:
+    return [line.split() for line in path.read_text().splitlines()]
+
+
+def keys(path: Path) -> list[str]:
+    return [fields[0] for fields in table(path)]
+
+
+# ---- the recipe, stages 0 and 1 -----------------------------------------------------------------
+
+
+def test_stage0_reports_every_corpus(recipe: tuple[subprocess.CompletedProcess, Path]) -> None:
+    out = recipe[0].stdout
+    assert "VoxCeleb1: found" in out and "veri_test2.txt: 5 trials over 2 test speakers (6 files)" in out
+    assert "MUSAN: found" in out and "(music 2, noise 3, speech 2)" in out
+    assert "RIRS_NOISES: found" in out and "5 simulated RIRs in 4 rooms" in out
+    assert "Nonspeech100: found" in out and "12 files" in out
+    assert "voices_dev: 4 files, 2 speakers, 4 trials; voices_eval: 4 files, 2 speakers, 4 trials" in out
+
+
+def test_stage1_writes_and_validates_every_directory(recipe: tuple[subprocess.CompletedProcess, Path]) -> None:
+    result, data = recipe
+    assert sorted(p.name for p in data.iterdir()) == list(DATA_DIRS)  # no temporary directories left
+    for name in DATA_DIRS:
+        assert f"validate_data_dir: {data / name}: OK (" in result.stdout
+        assert f"prepare_data: {data / name}: " in result.stdout
+
+
+def test_voxceleb1_train_and_test(recipe: tuple[subprocess.CompletedProcess, Path], corpora: Corpora) -> None:
+    data = recipe[1]
+    vox = corpora.vox
+    for part, speakers in (("train", vox.train_speakers), ("test", vox.test_speakers)):
+        relatives = sorted(rel for rel in vox.files if rel.split("/")[0] in speakers)
+        expected_ids = [rel.removesuffix(".wav").replace("/", "-") for rel in relatives]
+        assert keys(data / part / "utt2spk") == expected_ids
+        assert keys(data / part / "spk2utt") == speakers
+        wav_scp = dict(line.split(" ", 1) for line in (data / part / "wav.scp").read_text().splitlines())
+        assert wav_scp == {utt: str(vox.root / "wav" / rel) for utt, rel in zip(expected_ids, relatives, strict=True)}
+        durations = {utt: float(value) for utt, value in table(data / part / "utt2dur")}
+        assert durations == {utt: vox.files[rel] for utt, rel in zip(expected_ids, relatives, strict=True)}
+        samples = {utt: int(value) for utt, value in table(data / part / "utt2num_samples")}
+        assert samples == {utt: round(durations[utt] * 16000) for utt in expected_ids}
+    assert "id10002--5Bnb_RhRvA-00003" in keys(data / "train" / "utt2spk")  # a video id starting with '-'
+
+
+def test_test_trials_follow_the_list_order_and_labels(
+    recipe: tuple[subprocess.CompletedProcess, Path], corpora: Corpora
+) -> None:
+    expected = [
+        f"{p1.removesuffix('.wav').replace('/', '-')} {p2.removesuffix('.wav').replace('/', '-')} "
+        f"{'target' if target else 'nontarget'}"
+        for p1, p2, target in corpora.vox.trials["veri_test2.txt"]
+    ]
+    trials = (recipe[1] / "test" / "trials").read_text().splitlines()
+    assert trials == expected
+    assert trials != sorted(trials)  # the list's order, not sorted
+    spk = dict(table(recipe[1] / "test" / "utt2spk"))
+    for utt1, utt2, label in (line.split() for line in trials):
+        assert (spk[utt1] == spk[utt2]) == (label == "target")
+
+
+MUSAN_EXPECTED = {  # directory -> {segment id: (recording, start, end)}
+    "musan_music_train": {
+        "music-fma-0000-0000000-0000500": ("music-fma-0000", 0, 5),
+        "music-fma-0000-0000300-0000800": ("music-fma-0000", 3, 8),
+        "music-fma-0000-0000600-0001100": ("music-fma-0000", 6, 11),
+    },
+    "musan_music_test": {"music-fma-wa-0001-0000000-0000400": ("music-fma-wa-0001", 0, 4)},
+    "musan_noise_train": {
+        "noise-free-sound-0000-0000000-0000400": ("noise-free-sound-0000", 0, 4),
+        "noise-sound-bible-0002-0000000-0000500": ("noise-sound-bible-0002", 0, 5),
+    },
+    "musan_noise_test": {
+        "noise-free-sound-0001-0000000-0000500": ("noise-free-sound-0001", 0, 5),
+        "noise-free-sound-0001-0000300-0000800": ("noise-free-sound-0001", 3, 8),
+    },
+    "musan_speech_train": {"speech-librivox-0000-0000000-0000200": ("speech-librivox-0000", 0, 2)},
+    "musan_speech_test": {"speech-us-gov-0001-0000000-0000500": ("speech-us-gov-0001", 0, 5)},
+}
+
+
+def test_musan_parity_split_and_windows(recipe: tuple[subprocess.CompletedProcess, Path], corpora: Corpora) -> None:
+    data = recipe[1]
+    for name, windows in MUSAN_EXPECTED.items():
+        segments = {utt: (reco, float(start), float(end)) for utt, reco, start, end in table(data / name / "segments")}
+        assert segments == windows, name
+        assert dict(table(data / name / "utt2spk")) == {utt: reco for utt, (reco, _, _) in windows.items()}
+        assert {utt: int(n) for utt, n in table(data / name / "utt2num_samples")} == {
+            utt: (end - start) * 16000 for utt, (_, start, end) in windows.items()
+        }
+        recordings = {reco for reco, _, _ in windows.values()}
+        wav_scp = dict(line.split(" ", 1) for line in (data / name / "wav.scp").read_text().splitlines())
+        assert set(wav_scp) == recordings
+        for reco in recordings:
+            assert int(reco[-4:]) % 2 == (0 if name.endswith("_train") else 1)
+            assert wav_scp[reco] == str(next(corpora.musan.root.glob(f"*/*/{reco}.wav")))
+
+
+def test_rirs_nonspeech_and_voices(recipe: tuple[subprocess.CompletedProcess, Path], corpora: Corpora) -> None:
+    data = recipe[1]
+    assert keys(data / "rirs" / "utt2spk") == corpora.rir_ids
+    assert dict(table(data / "rirs" / "utt2spk"))["mediumroom-Room001-00001"] == "mediumroom-Room001"
+    assert keys(data / "nonspeech" / "wav.scp") == ["n1", "n10", "n11", "n12"] + [f"n{k}" for k in range(2, 10)]
+    assert keys(data / "nonspeech" / "utt2spk") == corpora.nonspeech_ids
+    voices = corpora.voices
+    for name, speakers, trials in (
+        ("voices_dev", voices.dev_speakers, voices.dev_trials),
+        ("voices_eval", voices.eval_speakers, voices.eval_trials),
+    ):
+        utt = {stem: f"{spk}-{stem}" for stem, spk in speakers.items()}
+        assert dict(table(data / name / "utt2spk")) == {utt[stem]: spk for stem, spk in speakers.items()}
+        expected = [[utt[e], utt[t], "target" if target else "nontarget"] for e, t, target in trials]
+        assert table(data / name / "trials") == expected
+        spk = dict(table(data / name / "utt2spk"))
+        assert all((spk[a] == spk[b]) == (label == "target") for a, b, label in expected)
+
+
+def test_every_directory_follows_kaldi_rules(recipe: tuple[subprocess.CompletedProcess, Path]) -> None:
+    data = recipe[1]
+    env = dict(_env(), LC_ALL="C")
+    for name in DATA_DIRS:
+        directory = data / name
+        for path in sorted(directory.iterdir()):
+            if path.name == "trials":
+                continue
+            # Kaldi's check_sorted_and_uniq: the first column sorted and unique in C collation
+            first_column = "".join(f"{key}\n" for key in keys(path))
+            check = subprocess.run(["sort", "-c", "-u"], input=first_column, env=env, capture_output=True, text=True)
+            assert check.returncode == 0, f"{path}: {check.stderr}"
+        utt2spk = table(directory / "utt2spk")
+        assert all(utt.startswith(spk) for utt, spk in utt2spk)
+        kaldi_spk2utt = subprocess.run(
+            [str(UTILS / "utt2spk_to_spk2utt.pl"), str(directory / "utt2spk")], capture_output=True, text=True
+        )
+        assert kaldi_spk2utt.stdout == (directory / "spk2utt").read_text(), name
+
+
+def test_stage0_names_a_missing_corpus_and_where_to_get_it(corpora: Corpora, tmp_path: Path) -> None:
+    missing = tmp_path / "no-musan"
+    result = run_recipe(
+        "--stage", "0", "--stop-stage", "0", *corpora.options(musan_root=str(missing), voices_root=None)
+    )
+    assert result.returncode != 0
+    assert f"MUSAN: missing: {missing}: no such directory" in result.stderr
+    assert "https://www.openslr.org/17/" in result.stderr
+    assert "VOiCES: not given (optional" in result.stdout
+    assert "VoxCeleb1: found" in result.stdout  # the other corpora are still reported
+
+
+def test_stage0_names_a_missing_trial_list(corpora: Corpora, tmp_path: Path) -> None:
+    result = run_recipe("--stage", "0", "--stop-stage", "0", *corpora.options(trials="veri_test3.txt"))
+    assert result.returncode != 0
+    assert f"{corpora.vox.root / 'veri_test3.txt'}: no such trial list" in result.stderr
+    assert "https://www.robots.ox.ac.uk/~vgg/data/voxceleb/vox1.html" in result.stderr
+
+
+def test_failed_preparation_leaves_nothing_behind(corpora: Corpora, tmp_path: Path) -> None:
+    bad_list = tmp_path / "veri_bad.txt"
+    bad_list.write_text(
+        "1 id10270/5r0dWxy17C8/00001.wav id10270/x6uYqmx31kE/00002.wav\n"
+        "0 id10270/5r0dWxy17C8/00001.wav id10271/1gtz-CUIygI/00009.wav\n"
+    )
+    data = tmp_path / "out" / "data"
+    result = run_module("diffsv.bin.prepare_data", *corpora.options(trials_list=str(bad_list), data=str(data)))
+    assert result.returncode == 1
+    assert f"{bad_list}:2: 'id10271/1gtz-CUIygI/00009.wav' is not a file of the corpus" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_rerun_replaces_directories_cleanly(corpora: Corpora, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    common = corpora.options(voices_root=None, data=str(data))
+    first = run_module("diffsv.bin.prepare_data", *common, "--trials-list", str(corpora.vox.list_path()))
+    assert first.returncode == 0, first.stderr
+    assert len((data / "test" / "trials").read_text().splitlines()) == 5
+    (data / "test" / "stale-file").write_text("from an earlier run\n")
+    second = run_module(
+        "diffsv.bin.prepare_data", *common, "--trials-list", str(corpora.vox.list_path("veri_test.txt"))
+    )
+    assert second.returncode == 0, second.stderr
+    assert len((data / "test" / "trials").read_text().splitlines()) == 6
+    assert not (data / "test" / "stale-file").exists()
+    assert sorted(p.name for p in data.iterdir()) == [d for d in DATA_DIRS if not d.startswith("voices")]
+
+
+def test_voxceleb1_dev_and_test_kept_apart(tmp_path: Path) -> None:
+    tree = make_voxceleb1(tmp_path / "vox", split_dirs=True)
+    dirs = scan_voxceleb1(tree.root, tree.list_path()).prepare()
+    assert sorted(set(dirs["train"].utt2spk.values())) == tree.train_speakers
+    assert dirs["test"].wav_scp["id10271-1gtz-CUIygI-00001"] == str(
+        tree.root / "test/wav/id10271/1gtz-CUIygI/00001.wav"
+    )
+
+
+# ---- the validator on broken directories ---------------------------------------------------------
+
+
+@pytest.fixture
+def good_dir(tmp_path: Path) -> Path:
+    """A valid three-utterance directory with trials, written by the DataDir writer."""
+    wavs = {
+        "spk1-a": write_wav(tmp_path / "wav" / "a.wav", 0.5),
+        "spk1-b": write_wav(tmp_path / "wav" / "b.wav", 0.25, seed=1),
+        "spk2-c": write_wav(tmp_path / "wav" / "c.wav", 0.5, seed=2),
+    }
+    DataDir(
+        wav_scp={utt: str(path) for utt, path in wavs.items()},
+        utt2spk={utt: utt.split("-")[0] for utt in wavs},
+        utt2dur={"spk1-a": 0.5, "spk1-b": 0.25, "spk2-c": 0.5},
+        utt2num_samples={"spk1-a": 8000, "spk1-b": 4000, "spk2-c": 8000},
+        trials=[Trial("spk2-c", "spk1-a", False), Trial("spk1-a", "spk1-b", True)],
+    ).write(tmp_path / "data")
+    return tmp_path / "data"
+
+
+def _rewrite(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def _break_missing_wav(d: Path) -> None:
+    (d.parent / "wav" / "b.wav").unlink()
+
+
+def _break_empty_wav(d: Path) -> None:
+    write_wav(d.parent / "wav" / "b.wav", 0)
+
+
+def _break_sample_rate(d: Path) -> None:
+    write_wav(d.parent / "wav" / "c.wav", 0.5, sample_rate=8000)
+
+
+def _break_stereo(d: Path) -> None:
+    write_wav(d.parent / "wav" / "a.wav", 0.5, channels=2)
+
+
+def _break_duplicate(d: Path) -> None:
+    _rewrite(d / "utt2spk", "spk1-b spk1\n", "spk1-b spk1\nspk1-b spk1\n")
+
+
+def _break_sorting(d: Path) -> None:
+    lines = (d / "utt2dur").read_text().splitlines()
+    (d / "utt2dur").write_text("\n".join([lines[1], lines[0], lines[2]]) + "\n")
+
+
+def _break_trial(d: Path) -> None:
+    _rewrite(d / "trials", "spk1-a spk1-b target", "spk1-a spk1-x target")
+
+
+def _break_spk2utt(d: Path) -> None:
+    _rewrite(d / "spk2utt", "spk1 spk1-a spk1-b", "spk1 spk1-a")
+
+
+def _break_prefix(d: Path) -> None:
+    _rewrite(d / "utt2spk", "spk2-c spk2", "spk2-c zspk")
+    _rewrite(d / "spk2utt", "spk2 spk2-c", "zspk spk2-c")
+
+
+def _break_num_samples(d: Path) -> None:
+    _rewrite(d / "utt2num_samples", "spk1-b 4000", "spk1-b 4800")
+
+
+def _break_missing_file(d: Path) -> None:
+    (d / "spk2utt").unlink()
+
+
+BROKEN = {  # how to break the directory -> what the error must say
+    "missing wav": (_break_missing_wav, "wav.scp:2: recording 'spk1-b': ", "b.wav: no such file"),
+    "empty wav": (_break_empty_wav, "wav.scp:2: recording 'spk1-b' (", "empty (0 samples)"),
+    "sample rate": (_break_sample_rate, "wav.scp:3: recording 'spk2-c' (", "sample rate 8000 Hz, expected 16000 Hz"),
+    "stereo": (_break_stereo, "wav.scp:1: recording 'spk1-a' (", "not mono (2 channels)"),
+    "duplicate id": (_break_duplicate, "utt2spk:3: ", "duplicate utterance id 'spk1-b' (first on line 2)"),
+    "unsorted": (_break_sorting, "utt2dur:2: ", "not sorted (C collation): 'spk1-a' after 'spk1-b'"),
+    "unknown trial utterance": (_break_trial, "trials:2: ", "utterance 'spk1-x' is not in utt2spk"),
+    "spk2utt not inverse": (_break_spk2utt, "spk2utt:1: ", "utterance 'spk1-b' of this speaker in utt2spk is missing"),
+    "no speaker prefix": (_break_prefix, "utt2spk:3: ", "'spk2-c' does not start with its speaker id 'zspk'"),
+    "wrong length": (_break_num_samples, "utt2num_samples:2: ", "'spk1-b' has 4000 samples in its audio, not 4800"),
+    "missing spk2utt": (_break_missing_file, "", "missing required file 'spk2utt'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_validator_names_file_and_line(good_dir: Path, case: str) -> None:
+    assert run_validate(str(good_dir)).returncode == 0
+    breaker, where, what = BROKEN[case]
+    breaker(good_dir)
+    result = run_validate(str(good_dir))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"validate_data_dir: {good_dir}/{where}" if where else "validate_data_dir: ")
+    assert what in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+SEGMENT_LINE = "noise-free-sound-0001-0000300-0000800 noise-free-sound-0001 3 8"
+
+
+@pytest.mark.parametrize(
+    ("name", "new", "message"),
+    [
+        ("segments", SEGMENT_LINE.replace(" 8", " 9"), "segments:2: ends at 9.0 s, after recording"),
+        ("segments", SEGMENT_LINE.replace("1 3", "2 3"), "segments:2: recording 'noise-free-sound-0002' is not in"),
+        ("segments", SEGMENT_LINE.replace("3 8", "8 3"), "segments:2: end 3 is not after start 8"),
+        ("wav.scp", "noise-free-sound-0003 /x.wav", "wav.scp:2: recording 'noise-free-sound-0003' has no segments"),
+    ],
+)
+def test_validator_checks_segments(
+    recipe: tuple[subprocess.CompletedProcess, Path], tmp_path: Path, name: str, new: str, message: str
+) -> None:
+    copy = tmp_path / "musan_noise_test"
+    shutil.copytree(recipe[1] / "musan_noise_test", copy)
+    lines = (copy / name).read_text().splitlines()
+    (copy / name).write_text("\n".join([*lines[:1], new, *lines[2:]] if name == "segments" else [*lines, new]) + "\n")
+    result = run_validate(str(copy))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"validate_data_dir: {copy}/{message}")
+
+
+def test_probe_many_keeps_order_and_reports_each_failure(tmp_path: Path) -> None:
+    specs = [str(write_wav(tmp_path / f"{k}.wav", 0.01 * (k + 1))) for k in range(40)]
+    specs[17] = str(tmp_path / "missing.wav")
+    results = probe_many(specs, workers=4)
+    assert [r.frames for k, r in enumerate(results) if k != 17] == [160 * (k + 1) for k in range(40) if k != 17]
+    assert isinstance(results[17], AudioError) and "missing.wav: no such file" in str(results[17])
+
+
+def test_validator_accepts_kaldi_flags(good_dir: Path) -> None:
+    _break_missing_wav(good_dir)
+    result = run_validate("--no-feats", "--no-text", "--non-print", "--no-wav", str(good_dir))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"validate_data_dir: {good_dir}: OK (3 utterances, 2 speakers)\n"
+
+
+def test_pipe_and_ark_entries_are_read_and_validated(tmp_path: Path) -> None:
+    wav = write_wav(tmp_path / "x.wav", 0.5, seed=7)
+    samples = (np.random.default_rng(3).standard_normal(6000) * 3000).astype(np.int16)
+    with kaldiio.WriteHelper(f"ark,scp:{tmp_path / 'audio.ark'},{tmp_path / 'audio.scp'}") as writer:
+        writer["spk2-ark"] = (16000, samples)
+    ark_spec = (tmp_path / "audio.scp").read_text().split(maxsplit=1)[1].strip()
+    assert ark_spec.startswith(f"{tmp_path / 'audio.ark'}:")
+    pipe_spec = f"cat {wav} |"
+    data = tmp_path / "data"
+    DataDir(
+        wav_scp={"spk1-pipe": pipe_spec, "spk2-ark": ark_spec},
+        utt2spk={"spk1-pipe": "spk1", "spk2-ark": "spk2"},
+        utt2dur={"spk1-pipe": 0.5, "spk2-ark": 0.375},
+        utt2num_samples={"spk1-pipe": 8000, "spk2-ark": 6000},
+    ).write(data)
+    assert (data / "wav.scp").read_text() == f"spk1-pipe {pipe_spec}\nspk2-ark {ark_spec}\n"
+    assert validate_data_dir(data).utterances == 2
+    np.testing.assert_array_equal(read_audio(pipe_spec).samples, soundfile.read(str(wav), dtype="float32")[0])
+    np.testing.assert_allclose(read_audio(ark_spec).samples, samples / 32768.0)
+
+
+# ---- the readers and the writer -------------------------------------------------------------------
+
+
+def test_writer_sorts_derives_spk2utt_and_keeps_trial_order(tmp_path: Path) -> None:
+    data = DataDir(
+        wav_scp={"b-2": "/x/b2.wav", "a-1": "/x/a1.wav", "b-1": "/x/b1.wav"},
+        utt2spk={"b-2": "b", "b-1": "b", "a-1": "a"},
+        trials=[Trial("b-2", "a-1", False), Trial("a-1", "b-1", False)],
+    )
+    data.write(tmp_path / "d")
+    assert keys(tmp_path / "d" / "wav.scp") == ["a-1", "b-1", "b-2"]
+    assert (tmp_path / "d" / "spk2utt").read_text() == "a a-1\nb b-1 b-2\n"
+    assert [(t.utt1, t.utt2) for t in read_trials(tmp_path / "d" / "trials")] == [("b-2", "a-1"), ("a-1", "b-1")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+
+
+@pytest.mark.parametrize(
+    ("utt2spk", "message"),
+    [
+        ({"x-1": "y"}, "utt2spk: utterance id 'x-1' does not start with its speaker id 'y'"),
+        (
+            {"a-1": "a", "a-b-1": "a-b", "a-c": "a"},
+            "utterance 'a-c' of speaker 'a' sorts after utterances of speaker 'a-b'",
+        ),
+    ],
+)
+def test_writer_refuses_what_kaldi_cannot_sort(tmp_path: Path, utt2spk: dict[str, str], message: str) -> None:
+    data = DataDir(wav_scp={utt: f"/x/{utt}.wav" for utt in utt2spk}, utt2spk=utt2spk)
+    with pytest.raises(DataDirError, match=message):
+        data.write(tmp_path / "d")
+    assert not list(tmp_path.iterdir())
+
+
+def test_reader_errors_name_path_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "utt2spk"
+    for text, message in (
+        ("a x\n\nb x\n", "utt2spk:2: empty line"),
+        ("a x\nb\n", "utt2spk:2: expected 'utt spk', found 1 columns"),
+        ("a x\r\n", "utt2spk:1: carriage return"),
+        ("", "utt2spk: empty file"),
+    ):
+        path.write_text(text)
+        with pytest.raises(DataDirError, match=message):
+            read_utt2spk(path)
