@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Kaldi-style option parsing, sourced by a script after it sets its defaults:
 #   --name value, --name=value  set the existing shell variable "name" (dashes become underscores);
-#   --config FILE               source FILE (name=value lines) before the remaining options;
+#   --config FILE               sets $config when the script has that variable (our recipes: the experiment
+#                               YAML); otherwise, as in Kaldi, sources FILE (name=value lines);
 #   --help / -h                 print $help_message (or a usage line), then exit.
 # An option naming no variable of the script is an error, so a typo never passes silently.
 
@@ -18,7 +19,7 @@ while true; do
     --*)
       __po_name=$(echo "${1#--}" | tr '-' '_')
       if [ $# -lt 2 ]; then echo "$__po_script: option $1 needs a value" >&2; exit 1; fi
-      if [ "$__po_name" = config ]; then
+      if [ "$__po_name" = config ] && ! declare -p config >/dev/null 2>&1; then
         if [ ! -r "$2" ]; then echo "$__po_script: cannot read config file '$2' given by --config" >&2; exit 1; fi
         # shellcheck disable=SC1090
         . "$2"; shift 2; continue

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import torch
 
-from diffsv.config import ConfigError, load_config, to_dict
+from diffsv.config import ConfigError, load_config
 from diffsv.models import DiffSV, ModelConfig, ReferenceCheckpointError, convert_reference_state_dict
+from diffsv.models.model_file import save_model_file
 from diffsv.utils.checkpoint import CheckpointError, load_state_dict_strict
-from diffsv.utils.fileio import atomic_path
 
 
 def read_reference_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -46,8 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             read_reference_state_dict(args.input), preemphasis=config.frontend.preemphasis
         )
         load_state_dict_strict(model, state_dict, str(args.input))
-        with atomic_path(args.output) as tmp:
-            torch.save({"model": model.state_dict(), "model_config": to_dict(config)}, tmp)
+        save_model_file(args.output, model.state_dict(), config)
     except (ConfigError, CheckpointError) as exc:
         print(f"import_reference_checkpoint: {exc}", file=sys.stderr)
         return 1

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+
+from diffsv.data.audio import read_mono
 from diffsv.utils.fileio import atomic_directory
 
 V = TypeVar("V")
@@ -39,6 +42,18 @@ class Segment:
     recording: str
     start: float
     end: float
+
+
+@dataclass(frozen=True)
+class AudioRef:
+    """An utterance's audio: a wav.scp rxspecifier, cut to ``start``..``end`` seconds when segmented."""
+
+    rxspecifier: str
+    start: float | None = None
+    end: float | None = None
+
+    def read(self, sample_rate: int) -> np.ndarray:
+        return read_mono(self.rxspecifier, sample_rate, self.start, self.end)
 
 
 @dataclass(frozen=True)
@@ -319,6 +334,13 @@ class DataDir:
     @property
     def num_speakers(self) -> int:
         return len(set(self.utt2spk.values()))
+
+    def audio_ref(self, utt: str) -> AudioRef:
+        """Where an utterance's samples are: its wav.scp entry, or its segment of a recording."""
+        if self.segments is None:
+            return AudioRef(self.wav_scp[utt])
+        segment = self.segments[utt]
+        return AudioRef(self.wav_scp[segment.recording], segment.start, segment.end)
 
     def describe(self) -> str:
         """One summary line: utterances, speakers, and recordings/trials when present."""

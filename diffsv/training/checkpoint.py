@@ -63,3 +63,9 @@ def average_model_states(paths: list[Path]) -> dict[str, torch.Tensor]:
         else:
             averaged[key] = last.clone()
     return averaged
+
+
+def best_epoch(history: dict[str, dict[str, float]], metric: str) -> int | None:
+    """The epoch with the lowest ``metric`` in a ``validation.json`` history (earliest on ties)."""
+    scored = [(values[metric], int(epoch)) for epoch, values in history.items() if metric in values]
+    return min(scored)[1] if scored else None

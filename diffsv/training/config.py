@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from diffsv.data.augment import AugmentationConfig
 from diffsv.models import ModelConfig
 from diffsv.training.scheduler import SchedulerConfig
 
@@ -15,7 +16,8 @@ class DataConfig:
     batch_size: int = 160
     num_workers: int = 2
     validation_speakers: int = 40
-    validation_trials: int = 4_000
+    validation_utterances: int = 8  # per held-out speaker
+    validation_seconds: float = 4.0
 
 
 @dataclass
@@ -59,4 +61,5 @@ class ExperimentConfig:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)

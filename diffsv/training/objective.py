@@ -34,9 +34,14 @@ class Batch:
 
 
 def example_generator(seed: int, epoch: int, index: int) -> torch.Generator:
-    """A generator for one example's draws in one epoch, independent of process count and worker."""
+    """A torch generator for one example's draws in one epoch, independent of process count and worker."""
     state = np.random.SeedSequence([seed, epoch, index]).generate_state(1, dtype=np.uint64)[0]
     return torch.Generator().manual_seed(int(state) & 0x7FFF_FFFF_FFFF_FFFF)
+
+
+def example_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
+    """The numpy counterpart of :func:`example_generator` (crop offset, augmentation), on its own stream."""
+    return np.random.default_rng(np.random.SeedSequence([seed, epoch, index, 1]))
 
 
 def diffusion_draws(generator: torch.Generator, n_mels: int, frames: int, t_epsilon: float) -> dict[str, torch.Tensor]:

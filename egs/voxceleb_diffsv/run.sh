@@ -20,6 +20,19 @@ nonspeech_root=/export/corpora/Nonspeech100
 voices_root=""            # VOiCES 2019 challenge root; empty skips VOiCES
 trials=veri_test2.txt     # trial list inside the VoxCeleb1 root: veri_test.txt (original) or veri_test2.txt (cleaned)
 trials_list=""            # explicit path to a trial list; overrides $trials
+noisy_audio=""            # where stage 2 writes the noisy test audio [$data/noisy_audio]
+noisy_format=flac         # flac (lossless, about half the size of wav) or wav
+noisy_seed=3              # seeds the noise choice and offsets of stage 2
+snrs=0,5,10,15,20
+ngpu=0                    # GPUs per node for training; >1 (or --num-nodes >1) launches torchrun
+num_nodes=1
+node_rank=0
+master_addr=localhost
+master_port=29500
+segments=4                # test protocol of stage 5: segments per utterance ...
+segment_samples=159920    # ... of this many samples (the reference: 4 x 10 s)
+model=final               # model for stage 5: final (average of the last epochs) or best (validation)
+compare=""                # another experiment (e.g. exp/baseline) shown side by side in RESULTS.md
 
 help_message="Usage: $0 [options]
 Stages: 0 check corpora, 1 data directories, 2 noisy test copies, 3 train enhancer,
@@ -34,15 +47,36 @@ Options (defaults in brackets):
   --nonspeech-root DIR         Nonspeech100 (n1.wav .. n100.wav) [$nonspeech_root]
   --voices-root DIR            VOiCES 2019 challenge (optional) [$voices_root]
   --trials NAME                trial list in the VoxCeleb1 root [$trials]
-  --trials-list PATH           explicit trial list (overrides --trials)"
+  --trials-list PATH           explicit trial list (overrides --trials)
+  --noisy-audio DIR            noisy test audio of stage 2 [\$data/noisy_audio]
+  --noisy-format flac|wav      audio format of stage 2 [$noisy_format]
+  --snrs LIST                  SNRs of the noisy test copies [$snrs]
+  --ngpu N                     GPUs per node; 0 trains on the CPU [$ngpu]
+  --num-nodes N --node-rank R --master-addr HOST --master-port P   multi-node torchrun
+  --segments N --segment-samples M   test segments per utterance and their length [$segments x $segment_samples]
+  --model final|best           model scored by stage 5 [$model]
+  --compare EXP                experiment shown beside this one in RESULTS.md"
 
 . utils/parse_options.sh
 
 [ -n "$trials_list" ] || trials_list=$voxceleb1_root/$trials
+[ -n "$noisy_audio" ] || noisy_audio=$data/noisy_audio
+name=$(basename "$config" .yaml)
+expdir=$exp/$name
 
 corpus_args=(--voxceleb1-root "$voxceleb1_root" --trials-list "$trials_list"
              --musan-root "$musan_root" --rirs-root "$rirs_root" --nonspeech-root "$nonspeech_root")
 [ -z "$voices_root" ] || corpus_args+=(--voices-root "$voices_root")
+
+# split_list LIST NJ DIR: DIR/wav.1.scp .. wav.J.scp with J = min(NJ, lines); sets $jobs to J.
+split_list() {
+  local list=$1 n=$2 out=$3 lines parts=()
+  lines=$(wc -l < "$list")
+  jobs=$(( n < lines ? n : lines ))
+  mkdir -p "$out"
+  for i in $(seq "$jobs"); do parts+=("$out/wav.$i.scp"); done
+  utils/split_scp.pl "$list" "${parts[@]}"
+}
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   echo "$0: stage 0: checking corpus roots"
@@ -52,14 +86,71 @@ fi
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   echo "$0: stage 1: preparing data directories in $data/"
   python -m diffsv.bin.prepare_data "${corpus_args[@]}" --data "$data"
-  for dir in "$data"/*/; do
-    utils/validate_data_dir.sh "${dir%/}"
+  for d in "$data"/*/; do
+    [ -f "$d/wav.scp" ] && utils/validate_data_dir.sh "${d%/}"
   done
 fi
 
-for n in 2 3 4 5 6; do
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  echo "$0: stage 2: noisy copies of $data/test (SNRs $snrs) in $noisy_audio"
+  noisy_args=(--test-data "$data/test" --noise-data "$data/musan_noise_test" --babble-data "$data/musan_speech_test"
+              --music-data "$data/musan_music_test" --nonspeech-data "$data/nonspeech" --audio-dir "$noisy_audio"
+              --out-data "$data" --snrs "$snrs" --seed "$noisy_seed" --audio-format "$noisy_format")
+  split_list "$data/test/wav.scp" "$nj" "$data/test/split$nj"
+  $train_cmd JOB=1:"$jobs" "$exp/log/noisy_test.JOB.log" \
+    python -m diffsv.bin.make_noisy_test mix --utterances "$data/test/split$nj/wav.JOB.scp" "${noisy_args[@]}"
+  python -m diffsv.bin.make_noisy_test data-dirs "${noisy_args[@]}"
+fi
+
+train_args=(--config "$config" --exp "$expdir" --train-data "$data/train" --noise-data "$data/musan_noise_train"
+            --babble-data "$data/musan_speech_train" --music-data "$data/musan_music_train" --rir-data "$data/rirs")
+if [ "$ngpu" -gt 1 ] || [ "$num_nodes" -gt 1 ]; then
+  launcher=(torchrun --nnodes "$num_nodes" --node-rank "$node_rank" --nproc-per-node "$ngpu"
+            --master-addr "$master_addr" --master-port "$master_port" -m diffsv.bin.train)
+else
+  launcher=(python -m diffsv.bin.train)
+fi
+if [ "$ngpu" -gt 0 ]; then train_runner="$cuda_cmd --gpu $ngpu"; else train_runner=$train_cmd; fi
+
+for phase in pretrain joint; do
+  n=3; [ "$phase" = joint ] && n=4
   if [ "$stage" -le "$n" ] && [ "$stop_stage" -ge "$n" ]; then
-    echo "$0: stage $n is not available in this version of diffsv" >&2
-    exit 1
+    echo "$0: stage $n: training ($phase) $expdir with $config; log in $expdir/log/train_$phase.log"
+    $train_runner "$expdir/log/train_$phase.log" "${launcher[@]}" --phase "$phase" "${train_args[@]}"
   fi
 done
+
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  echo "$0: stage 5: embeddings, scores and metrics of $expdir/$model.pt"
+  [ -f "$expdir/$model.pt" ] || { echo "$0: $expdir/$model.pt not found: run stage 4 first" >&2; exit 1; }
+  sets=(test)
+  for d in "$data"/test_*/ "$data"/voices_dev/ "$data"/voices_eval/; do
+    [ -f "$d/trials" ] && sets+=("$(basename "$d")")
+  done
+  mkdir -p "$expdir/scores"
+  for set in "${sets[@]}"; do
+    out=$expdir/embeddings/$set
+    if [ ! -f "$out/xvector.scp" ]; then
+      split_list "$data/$set/wav.scp" "$nj" "$data/$set/split$nj"
+      $decode_cmd JOB=1:"$jobs" "$expdir/log/embed_$set.JOB.log" \
+        python -m diffsv.bin.extract_embeddings --model "$expdir/$model.pt" --data "$data/$set" --output-dir "$out" \
+          --utterances "$data/$set/split$nj/wav.JOB.scp" --job JOB --threads 1 \
+          --segments "$segments" --segment-samples "$segment_samples"
+      for n in $(seq "$jobs"); do cat "$out/xvector.$n.scp"; done | sort > "$out/xvector.scp.tmp"
+      mv "$out/xvector.scp.tmp" "$out/xvector.scp"
+    fi
+    condition=${set#test_}; [ "$set" = test ] && condition=clean
+    python -m diffsv.bin.score --trials "$data/$set/trials" --embeddings "$out/xvector.scp" \
+      --output "$expdir/scores/$condition.score"
+  done
+  compare_args=(); [ -z "$compare" ] || compare_args=(--compare "$compare")
+  python -m diffsv.bin.make_results --exp "$expdir" --trials "$data/test/trials" \
+    --trials-for "voices_dev=$data/voices_dev/trials" --trials-for "voices_eval=$data/voices_eval/trials" \
+    "${compare_args[@]}"
+  cat "$expdir/RESULTS.md"
+fi
+
+if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
+  echo "$0: stage 6 (export) is not available in this version of diffsv" >&2
+  exit 1
+fi

@@ -1,0 +1,102 @@
+"""Recipe stage 2: noisy copies of a test set, in parallel jobs, then their data directories.
+
+    # one job of N (run.pl JOB=1:N ...): mix the utterances listed in a split of wav.scp
+    python -m diffsv.bin.make_noisy_test mix --utterances data/test/split4/wav.2.scp [common options]
+    # after all jobs: write data/test_<condition>_<snr> for every condition and SNR
+    python -m diffsv.bin.make_noisy_test data-dirs [common options]
+
+Common options: --test-data data/test --noise-data data/musan_noise_test --babble-data
+data/musan_speech_test --music-data data/musan_music_test --nonspeech-data data/nonspeech
+--audio-dir DIR --out-data data [--snrs 0,5,10,15,20] [--seed N] [--audio-format flac|wav].
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from diffsv.data.audio import AUDIO_FORMATS, AudioError
+from diffsv.data.augment import NoisePool
+from diffsv.data.kaldi_dir import DataDirError, read_data_dir, read_wav_scp
+from diffsv.data.noisy_test import DEFAULT_SNRS, NoiseCondition, mix_utterances, noisy_data_dirs
+
+SAMPLE_RATE = 16_000
+#: Condition name -> (option naming its data directory, how many recordings are averaged).
+CONDITIONS = {
+    "noise": ("noise_data", (1, 1)),
+    "babble": ("babble_data", (3, 6)),
+    "music": ("music_data", (1, 1)),
+    "nonspeech": ("nonspeech_data", (1, 1)),
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--test-data", type=Path, required=True)
+    for name in CONDITIONS:
+        common.add_argument(f"--{name}-data", type=Path, required=True)
+    common.add_argument("--audio-dir", type=Path, required=True, help="where the noisy audio files go")
+    common.add_argument("--out-data", type=Path, required=True, help="parent of the test_<cond>_<snr> dirs")
+    common.add_argument("--snrs", default=",".join(map(str, DEFAULT_SNRS)))
+    common.add_argument("--conditions", default=",".join(CONDITIONS))
+    common.add_argument("--seed", type=int, default=3)
+    common.add_argument("--audio-format", choices=sorted(AUDIO_FORMATS), default="flac")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    mix = commands.add_parser("mix", parents=[common], help="mix one job's utterances")
+    mix.add_argument("--utterances", type=Path, help="wav.scp subset to mix (default: all of --test-data)")
+    commands.add_parser("data-dirs", parents=[common], help="write the noisy data directories")
+    args = parser.parse_args(argv)
+    args.snrs = [int(s) for s in args.snrs.split(",")]
+    args.conditions = args.conditions.split(",")
+    unknown = sorted(set(args.conditions) - set(CONDITIONS))
+    if unknown:
+        parser.error(f"unknown conditions {unknown}; choose from {', '.join(CONDITIONS)}")
+    return args
+
+
+def mix(args: argparse.Namespace) -> None:
+    test = read_data_dir(args.test_data)
+    utts = list(read_wav_scp(args.utterances)) if args.utterances else list(test.utt2spk)
+    unknown = [utt for utt in utts if utt not in test.utt2spk]
+    if unknown:
+        raise DataDirError(f"{args.utterances}: '{unknown[0]}' is not in {args.test_data}/utt2spk")
+    conditions = []
+    for name in args.conditions:
+        option, files = CONDITIONS[name]
+        directory = getattr(args, option)
+        conditions.append(NoiseCondition(name, NoisePool(read_data_dir(directory), directory.name, SAMPLE_RATE), files))
+    start = time.perf_counter()
+    written, present = mix_utterances(
+        test, utts, conditions, args.snrs, args.audio_dir, args.seed, SAMPLE_RATE, args.audio_format
+    )
+    seconds = time.perf_counter() - start
+    rate = written / seconds if seconds > 0 else 0.0
+    print(
+        f"make_noisy_test: {len(utts)} utterances x {len(conditions) * len(args.snrs)} conditions: "
+        f"{written} written, {present} already present ({rate:.1f} utterance-conditions/s)"
+    )
+
+
+def data_dirs(args: argparse.Namespace) -> None:
+    test = read_data_dir(args.test_data)
+    dirs = noisy_data_dirs(test, args.conditions, args.snrs, args.audio_dir, args.audio_format)
+    for name, data in dirs.items():
+        data.write(args.out_data / name)
+    print(f"make_noisy_test: wrote {len(dirs)} data directories test_<condition>_<snr> in {args.out_data}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        mix(args) if args.command == "mix" else data_dirs(args)
+    except (DataDirError, AudioError, FileNotFoundError, ValueError) as exc:
+        print(f"make_noisy_test: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Train one phase of an experiment (recipe stages 3 and 4), on one process or under torchrun.
+
+    python -m diffsv.bin.train --config conf/diffsv.yaml --phase joint --exp exp/diffsv \
+        --train-data data/train --noise-data data/musan_noise_train --babble-data data/musan_speech_train \
+        --music-data data/musan_music_train --rir-data data/rirs
+
+Phase ``pretrain`` trains the enhancer and score network on (noisy, clean) pairs for
+``training.pretrain_epochs`` epochs (0: nothing to do, the paper's from-scratch joint training).
+Phase ``joint`` trains everything, starting from the pre-trained weights when there are any, then writes
+``final.pt`` (the average of the last ``training.average_last`` epochs) and ``best.pt`` (the epoch with
+the lowest validation EER on noisy held-out speakers). Re-running the same command resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+import yaml
+
+from diffsv.config import ConfigError, load_config, to_dict
+from diffsv.data.audio import AudioError
+from diffsv.data.augment import Augmenter, NoisePool, NoisePools
+from diffsv.data.kaldi_dir import DataDirError, read_data_dir
+from diffsv.data.speaker_crops import SpeakerCrops, split_validation_speakers
+from diffsv.models import DiffSV, count_parameters
+from diffsv.models.model_file import save_model_file
+from diffsv.training.checkpoint import average_model_states, best_epoch, epoch_checkpoints, load_checkpoint
+from diffsv.training.config import ExperimentConfig
+from diffsv.training.objective import TrainingObjective
+from diffsv.training.trainer import Trainer, init_process_context
+from diffsv.training.validation import SELECTION_METRIC, SpeakerValidator
+from diffsv.utils.checkpoint import CheckpointError
+from diffsv.utils.fileio import atomic_open
+
+
+class SetupError(RuntimeError):
+    """The experiment cannot start as asked."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--phase", choices=("pretrain", "joint"), required=True)
+    parser.add_argument("--exp", type=Path, required=True, help="experiment directory")
+    parser.add_argument("--train-data", type=Path, required=True)
+    for kind in ("noise", "babble", "music", "rir"):
+        parser.add_argument(f"--{kind}-data", type=Path, required=True, help=f"data directory of the {kind} pool")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--no-progress", action="store_true", help="no tqdm bars (batch jobs)")
+    return parser.parse_args(argv)
+
+
+def write_experiment_files(exp: Path, config: ExperimentConfig, speakers: list[str], model: DiffSV) -> None:
+    """Config, speaker labels and model size: everything later stages need besides the weights.
+
+    A second run into the same directory must use the same config, or resuming would mix two experiments.
+    """
+    exp.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(to_dict(config), sort_keys=False)
+    stored = exp / "config.yaml"
+    if stored.exists() and yaml.safe_load(stored.read_text()) != yaml.safe_load(text):
+        raise SetupError(f"{stored} holds a different configuration; use a new --exp or remove {exp}")
+    with atomic_open(stored) as handle:
+        handle.write(text)
+    with atomic_open(exp / "speakers.txt") as handle:
+        handle.writelines(f"{spk} {label}\n" for label, spk in enumerate(speakers))
+    sizes = {
+        name: count_parameters(getattr(model, name)) for name in ("frontend", "enhancer", "diffusion", "extractor")
+    }
+    sizes["total"] = count_parameters(model)
+    with atomic_open(exp / "model_size.json") as handle:
+        json.dump({"parameters": sizes, "speakers": len(speakers)}, handle, indent=1)
+
+
+def load_pretrained(objective: TrainingObjective, exp: Path) -> str | None:
+    """Initialise a joint run that has no checkpoint yet from the last pre-training epoch."""
+    if epoch_checkpoints(exp / "joint"):
+        return None
+    pretrained = epoch_checkpoints(exp / "pretrain")
+    if not pretrained:
+        return None
+    objective.model.load_state_dict(load_checkpoint(pretrained[-1])["model"])
+    return str(pretrained[-1])
+
+
+def write_final_models(exp: Path, config: ExperimentConfig) -> list[str]:
+    """``final.pt``: mean of the last N epochs' weights; ``best.pt``: the best epoch on validation."""
+    directory = exp / "joint"
+    checkpoints = epoch_checkpoints(directory)
+    last = checkpoints[-config.training.average_last :]
+    save_model_file(exp / "final.pt", average_model_states(last), config.model, averaged=[p.name for p in last])
+    written = [f"final.pt (average of {', '.join(p.name for p in last)})"]
+    history_file = directory / "validation.json"
+    history = json.loads(history_file.read_text()) if history_file.exists() else {}
+    epoch = best_epoch(history, SELECTION_METRIC)
+    if epoch is not None:
+        state = load_checkpoint(directory / f"epoch_{epoch}.pt")
+        save_model_file(exp / "best.pt", state["model"], config.model, epoch=epoch, validation=history[str(epoch)])
+        written.append(f"best.pt (epoch {epoch}, {SELECTION_METRIC} {history[str(epoch)][SELECTION_METRIC]:.4f})")
+    return written
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config, ExperimentConfig)
+    model_config = config.model
+    epochs = config.training.pretrain_epochs if args.phase == "pretrain" else config.training.epochs
+    if args.phase == "pretrain" and epochs and model_config.architecture == "baseline":
+        raise SetupError(f"{args.config}: the baseline has no enhancer; set training.pretrain_epochs: 0")
+    if epochs == 0:
+        print(f"train: phase {args.phase} has 0 epochs in {args.config}: nothing to train")
+        return 0
+    context = init_process_context(args.device)
+    sample_rate = model_config.frontend.sample_rate
+    train = read_data_dir(args.train_data)
+    split = split_validation_speakers(
+        train.utt2spk, config.data.validation_speakers, config.data.validation_utterances, config.training.seed
+    )
+    pools = NoisePools(
+        *(
+            NoisePool(read_data_dir(path), path.name, sample_rate)
+            for path in (args.noise_data, args.babble_data, args.music_data, args.rir_data)
+        )
+    )
+    augmenter = Augmenter(config.augmentation, pools, sample_rate)
+    dataset = SpeakerCrops(
+        train,
+        split.train_utts,
+        split.spk2label,
+        config.data.crop_samples,
+        sample_rate,
+        augmenter,
+        config.training.seed,
+        model_config.frontend.n_mels,
+        model_config.frontend.hop_length,
+        model_config.diffusion.t_epsilon,
+    )
+    torch.manual_seed(config.training.seed)
+    model = DiffSV(model_config)
+    objective = TrainingObjective(model, len(split.speakers), config.loss)
+    if context.is_main:
+        write_experiment_files(args.exp, config, split.speakers, model)
+    source = load_pretrained(objective, args.exp) if args.phase == "joint" else None
+    validator = None
+    if split.validation_utts and context.is_main:
+        validator = SpeakerValidator(
+            train,
+            split.validation_utts,
+            augmenter,
+            sample_rate,
+            config.data.validation_seconds,
+            config.training.seed,
+        )
+    trainer = Trainer(config, objective, dataset, args.exp, args.phase, context, validator, not args.no_progress)
+    if source:
+        trainer.log.info("initialised from pre-trained %s", source)
+    trainer.log.info(
+        "phase %s: %d training utterances of %d speakers, %d validation utterances; %d steps per epoch",
+        args.phase,
+        len(dataset),
+        len(split.speakers),
+        len(split.validation_utts),
+        trainer.sampler.steps_per_epoch,
+    )
+    trainer.run()
+    if args.phase == "joint" and context.is_main:
+        for line in write_final_models(args.exp, config):
+            print(f"train: wrote {args.exp}/{line}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except (ConfigError, DataDirError, AudioError, CheckpointError, SetupError, ValueError) as exc:
+        print(f"train: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Training examples from a Kaldi data directory: a random crop per utterance per epoch, its augmented copy,
+the speaker label and the diffusion draws, all derived from (seed, epoch, index).
+
+Held-out validation speakers are split off here too, so that model selection never sees the test trials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from diffsv.data.augment import Augmenter
+from diffsv.data.kaldi_dir import DataDir
+from diffsv.training.objective import diffusion_draws, example_generator, example_rng
+
+
+def repeat_to_length(samples: np.ndarray, length: int) -> np.ndarray:
+    """Repeat a short utterance by concatenation, as the reference does before cropping."""
+    if samples.shape[0] >= length:
+        return samples
+    return np.tile(samples, -(-length // samples.shape[0]))
+
+
+@dataclass(frozen=True)
+class SpeakerSplit:
+    """Utterances for training and for validation; speakers of the two never overlap."""
+
+    train_utts: list[str]
+    validation_utts: list[str]
+    speakers: list[str]  # training speakers; a speaker's label is its index here
+
+    @property
+    def spk2label(self) -> dict[str, int]:
+        return {spk: label for label, spk in enumerate(self.speakers)}
+
+
+def split_validation_speakers(utt2spk: Mapping[str, str], count: int, per_speaker: int, seed: int) -> SpeakerSplit:
+    """Hold out ``count`` speakers (seeded choice), keeping up to ``per_speaker`` utterances of each."""
+    speakers = sorted(set(utt2spk.values()))
+    if count >= len(speakers):
+        raise ValueError(f"cannot hold out {count} validation speakers from {len(speakers)} training speakers")
+    rng = np.random.default_rng(seed)
+    held_out = {speakers[i] for i in rng.choice(len(speakers), size=count, replace=False)} if count else set()
+    validation: dict[str, list[str]] = {}
+    train = []
+    for utt in sorted(utt2spk):
+        spk = utt2spk[utt]
+        if spk in held_out:
+            validation.setdefault(spk, []).append(utt)
+        else:
+            train.append(utt)
+    validation_utts = sorted(utt for utts in validation.values() for utt in utts[:per_speaker])
+    return SpeakerSplit(train, validation_utts, [spk for spk in speakers if spk not in held_out])
+
+
+class SpeakerCrops(Dataset):
+    """Indexed by ``(epoch, index)`` as :class:`diffsv.training.sampler.EpochBatchSampler` yields them."""
+
+    def __init__(
+        self,
+        data: DataDir,
+        utts: list[str],
+        spk2label: Mapping[str, int],
+        crop_samples: int,
+        sample_rate: int,
+        augmenter: Augmenter | None,
+        seed: int,
+        n_mels: int,
+        hop_length: int,
+        t_epsilon: float,
+    ) -> None:
+        self.refs = [data.audio_ref(utt) for utt in utts]
+        self.labels = [spk2label[data.utt2spk[utt]] for utt in utts]
+        self.crop_samples = crop_samples
+        self.sample_rate = sample_rate
+        self.augmenter = augmenter
+        self.seed = seed
+        self.n_mels = n_mels
+        self.frames = 1 + crop_samples // hop_length
+        self.t_epsilon = t_epsilon
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
+        epoch, index = key
+        rng = example_rng(self.seed, epoch, index)
+        samples = repeat_to_length(self.refs[index].read(self.sample_rate), self.crop_samples)
+        offset = int(rng.integers(0, samples.shape[0] - self.crop_samples + 1))
+        clean = samples[offset : offset + self.crop_samples].astype(np.float32)
+        noisy = self.augmenter(clean, rng) if self.augmenter is not None else clean
+        return {
+            "noisy": torch.from_numpy(np.ascontiguousarray(noisy, dtype=np.float32)),
+            "clean": torch.from_numpy(clean),
+            "labels": torch.tensor(self.labels[index]),
+            **diffusion_draws(example_generator(self.seed, epoch, index), self.n_mels, self.frames, self.t_epsilon),
+        }
