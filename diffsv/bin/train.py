@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         return run(args)
-    except (ConfigError, DataDirError, AudioError, CheckpointError, SetupError, ValueError) as exc:
+    except (ConfigError, DataDirError, AudioError, CheckpointError, SetupError) as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 1
 

@@ -21,7 +21,7 @@ import torch
 import torchaudio.functional as AF
 from scipy.signal import fftconvolve, resample_poly
 
-from diffsv.data.kaldi_dir import AudioRef, DataDir
+from diffsv.data.kaldi_dir import AudioRef, DataDir, DataDirError
 
 NOISE_KINDS = ("reverb", "babble", "music", "noise", "babble_music")
 
@@ -84,7 +84,7 @@ class NoisePool:
         self.refs: list[AudioRef] = [data.audio_ref(utt) for utt in data.utt2spk]
         self.sample_rate = sample_rate
         if not self.refs:
-            raise ValueError(f"noise pool {name} is empty")
+            raise DataDirError(f"{name}: the noise data directory has no utterances")
 
     def __len__(self) -> int:
         return len(self.refs)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from diffsv.config import ConfigError
 from diffsv.data.augment import Augmenter
 from diffsv.data.kaldi_dir import DataDir
 from diffsv.training.objective import diffusion_draws, example_generator, example_rng
@@ -42,7 +43,9 @@ def split_validation_speakers(utt2spk: Mapping[str, str], count: int, per_speake
     """Hold out ``count`` speakers (seeded choice), keeping up to ``per_speaker`` utterances of each."""
     speakers = sorted(set(utt2spk.values()))
     if count >= len(speakers):
-        raise ValueError(f"cannot hold out {count} validation speakers from {len(speakers)} training speakers")
+        raise ConfigError(
+            f"data.validation_speakers: cannot hold out {count} of the {len(speakers)} training speakers"
+        )
     rng = np.random.default_rng(seed)
     held_out = {speakers[i] for i in rng.choice(len(speakers), size=count, replace=False)} if count else set()
     validation: dict[str, list[str]] = {}

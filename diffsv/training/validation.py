@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from diffsv.config import ConfigError
 from diffsv.data.augment import Augmenter
 from diffsv.data.kaldi_dir import DataDir
 from diffsv.data.speaker_crops import repeat_to_length
@@ -21,6 +22,7 @@ from diffsv.models import DiffSV
 from diffsv.training.objective import example_generator, example_rng
 
 SELECTION_METRIC = "eer_noisy"
+VALIDATION_EPOCH = 2**31  # seeds the validation draws; never a training epoch
 
 
 class SpeakerValidator:
@@ -37,11 +39,11 @@ class SpeakerValidator:
         length = int(seconds * sample_rate)
         speakers = [data.utt2spk[utt] for utt in utts]
         if len(set(speakers)) < 2:
-            raise ValueError("validation needs utterances of at least two speakers")
+            raise ConfigError("data.validation_speakers: validation needs at least two speakers")
         clean = [repeat_to_length(data.audio_ref(utt).read(sample_rate), length)[:length] for utt in utts]
         self.inputs = {"clean": torch.from_numpy(np.stack(clean).astype(np.float32))}
         if augmenter is not None:
-            noisy = [augmenter(segment, example_rng(seed, -1, i)) for i, segment in enumerate(clean)]
+            noisy = [augmenter(segment, example_rng(seed, VALIDATION_EPOCH, i)) for i, segment in enumerate(clean)]
             self.inputs["noisy"] = torch.from_numpy(np.stack(noisy).astype(np.float32))
         same = np.equal.outer(speakers, speakers)
         upper = np.triu_indices(len(utts), k=1)
@@ -54,7 +56,7 @@ class SpeakerValidator:
     def embed(self, model: DiffSV, wavs: torch.Tensor) -> torch.Tensor:
         device = next(model.parameters()).device
         fbank = model.frontend(wavs[:1].to(device))
-        generator = example_generator(self.seed, -1, 0)
+        generator = example_generator(self.seed, VALIDATION_EPOCH, 0)
         noise = torch.randn(wavs.shape[0], *fbank.shape[1:], generator=generator)
         embeddings = []
         for start in range(0, wavs.shape[0], self.batch_size):

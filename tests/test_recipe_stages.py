@@ -1,0 +1,169 @@
+"""Stages 2-5 of egs/voxceleb_diffsv/run.sh on tiny corpora with a tiny model: outputs exist, are
+well-formed and consistent; stage 2 is independent of --nj; a killed training run resumes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import kaldiio
+import numpy as np
+import pytest
+import yaml
+from corpus_trees import make_musan, make_nonspeech, make_rirs, make_voxceleb1, write_wav
+from training_helpers import tiny_experiment
+
+from diffsv.config import to_dict
+from diffsv.data.kaldi_dir import read_trials, read_utt2spk
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPE = REPO / "egs" / "voxceleb_diffsv"
+VENV_BIN = REPO / "tools" / "venv" / "bin"
+EXTRA_TRAIN = {"id10900": ("aaaaaaaaaaa", 3), "id10901": ("bbbbbbbbbbb", 3)}  # speakers added to the tree
+
+
+def env() -> dict[str, str]:
+    return dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}", OMP_NUM_THREADS="1")
+
+
+def run_recipe(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        ["bash", "run.sh", *args], cwd=RECIPE, env=env(), capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def write_config(path: Path, **training) -> Path:
+    config = tiny_experiment(**{"epochs": 2, "pretrain_epochs": 1, "average_last": 2, **training})
+    config.data.batch_size = 4
+    config.data.validation_speakers = 2
+    config.data.validation_seconds = 1.0
+    path.write_text(yaml.safe_dump(to_dict(config)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("stages")
+    corpora = root / "corpora"
+    vox = make_voxceleb1(corpora / "VoxCeleb1")
+    for speaker, (video, count) in EXTRA_TRAIN.items():
+        for n in range(1, count + 1):
+            write_wav(vox.root / "wav" / speaker / video / f"{n:05d}.wav", 1.2, seed=50 + n)
+    make_musan(corpora / "musan")
+    make_rirs(corpora / "RIRS_NOISES")
+    make_nonspeech(corpora / "Nonspeech100")
+    paths = {"root": root, "data": root / "data", "exp": root / "exp", "config": write_config(root / "tiny.yaml")}
+    common = [
+        "--voxceleb1-root", str(vox.root), "--musan-root", str(corpora / "musan"),
+        "--rirs-root", str(corpora / "RIRS_NOISES"), "--nonspeech-root", str(corpora / "Nonspeech100"),
+        "--data", str(paths["data"]), "--exp", str(paths["exp"]), "--config", str(paths["config"]),
+        "--segment-samples", "16000", "--nj", "3",
+    ]  # fmt: skip
+    run_recipe("--stage", "0", "--stop-stage", "5", *common)
+    paths["common"] = common  # type: ignore[assignment]
+    return paths
+
+
+def hashes(directory: Path) -> dict[str, str]:
+    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest() for p in directory.rglob("*.flac")}
+
+
+def test_stage2_writes_twenty_noisy_sets_independent_of_nj(recipe: dict[str, Path]) -> None:
+    data = recipe["data"]
+    sets = sorted(p.name for p in data.glob("test_*"))
+    assert len(sets) == 20 and "test_babble_0" in sets and "test_nonspeech_20" in sets
+    for name in sets:
+        assert (data / name / "utt2spk").read_text() == (data / "test" / "utt2spk").read_text()
+        assert (data / name / "trials").read_text() == (data / "test" / "trials").read_text()
+    other = recipe["root"] / "noisy_nj1"
+    run_recipe("--stage", "2", "--stop-stage", "2", *recipe["common"], "--nj", "1", "--noisy-audio", str(other))
+    first = hashes(data / "noisy_audio")
+    assert len(first) == 20 * 6 and first == hashes(other)
+
+
+def test_stages3_4_write_a_complete_experiment(recipe: dict[str, Path]) -> None:
+    exp = recipe["exp"] / "tiny"
+    for name in ("config.yaml", "speakers.txt", "model_size.json", "final.pt", "best.pt", "log/train_joint.log"):
+        assert (exp / name).is_file(), name
+    assert [p.name for p in sorted((exp / "pretrain").glob("epoch_*.pt"))] == ["epoch_1.pt"]
+    assert [p.name for p in sorted((exp / "joint").glob("epoch_*.pt"))] == ["epoch_1.pt", "epoch_2.pt"]
+    speakers = (exp / "speakers.txt").read_text().split("\n")
+    assert len([s for s in speakers if s]) == 2  # 4 training speakers, 2 held out for validation
+    validation = json.loads((exp / "joint" / "validation.json").read_text())
+    assert set(validation) == {"1", "2"} and 0.0 <= validation["2"]["eer_noisy"] <= 1.0
+    assert "initialised from pre-trained" in (exp / "joint" / "train.log").read_text()
+    size = json.loads((exp / "model_size.json").read_text())
+    assert size["parameters"]["total"] > 0 and size["speakers"] == 2
+
+
+def test_stage5_embeddings_scores_and_results(recipe: dict[str, Path]) -> None:
+    exp, data = recipe["exp"] / "tiny", recipe["data"]
+    utts = list(read_utt2spk(data / "test" / "utt2spk"))
+    embeddings = dict(kaldiio.load_scp(str(exp / "embeddings" / "test" / "xvector.scp")))
+    assert sorted(embeddings) == utts
+    assert all(np.asarray(e).shape == (4, 16) for e in embeddings.values())
+    trials = read_trials(data / "test" / "trials")
+    scores = [line.split() for line in (exp / "scores" / "clean.score").read_text().splitlines()]
+    assert [(s[0], s[1]) for s in scores] == [(t.utt1, t.utt2) for t in trials]
+    assert all(-1.0 <= float(s[2]) <= 1.0 for s in scores)
+    results = json.loads((exp / "results.json").read_text())
+    assert {"clean", "babble_0", "music_20", "noise_10", "nonspeech_5"} <= set(results)
+    assert all(0.0 <= r["eer"] <= 1.0 and 0.0 <= r["min_dcf_0.01"] for r in results.values())
+    assert "| clean |" in (exp / "RESULTS.md").read_text()
+    pngs = list((exp / "figures").glob("*.png"))
+    assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    before = (exp / "embeddings" / "test" / "xvector.scp").stat().st_mtime_ns
+    run_recipe("--stage", "5", "--stop-stage", "5", *recipe["common"])  # only re-scores
+    assert (exp / "embeddings" / "test" / "xvector.scp").stat().st_mtime_ns == before
+
+
+def test_killed_training_resumes_from_its_last_checkpoint(recipe: dict[str, Path]) -> None:
+    exp = recipe["root"] / "killed"
+    config = write_config(recipe["root"] / "long.yaml", epochs=4, pretrain_epochs=0)
+    data = recipe["data"]
+    command = [
+        str(VENV_BIN / "python"), "-m", "diffsv.bin.train", "--phase", "joint", "--config", str(config),
+        "--exp", str(exp), "--train-data", str(data / "train"), "--noise-data", str(data / "musan_noise_train"),
+        "--babble-data", str(data / "musan_speech_train"), "--music-data", str(data / "musan_music_train"),
+        "--rir-data", str(data / "rirs"), "--no-progress",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (exp / "joint" / "epoch_1.pt").exists() and time.monotonic() < deadline:
+        assert process.poll() is None, "training ended before it could be killed"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = sorted(p.name for p in (exp / "joint").glob("epoch_*.pt"))
+    assert done and "epoch_4.pt" not in done
+    assert not list((exp / "joint").glob(".*tmp*")) or all(p.name.startswith(".") for p in (exp / "joint").iterdir())
+    result = subprocess.run(command, env=env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    log = (exp / "joint" / "train.log").read_text()
+    assert f"resumed from {exp / 'joint' / done[-1]}" in log
+    assert sorted(p.name for p in (exp / "joint").glob("epoch_*.pt"))[-1] == "epoch_4.pt"
+    assert (exp / "final.pt").is_file()
+
+
+def test_baseline_cannot_be_pretrained(recipe: dict[str, Path], tmp_path: Path) -> None:
+    config = tiny_experiment(architecture="baseline", pretrain_epochs=1)
+    path = tmp_path / "baseline.yaml"
+    path.write_text(yaml.safe_dump(to_dict(config)))
+    data = recipe["data"]
+    result = subprocess.run(
+        [
+            str(VENV_BIN / "python"), "-m", "diffsv.bin.train", "--phase", "pretrain", "--config", str(path),
+            "--exp", str(tmp_path / "exp"), "--train-data", str(data / "train"),
+            "--noise-data", str(data / "musan_noise_train"), "--babble-data", str(data / "musan_speech_train"),
+            "--music-data", str(data / "musan_music_train"), "--rir-data", str(data / "rirs"),
+        ],  # fmt: skip
+        env=env(), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1 and "baseline has no enhancer" in result.stderr
