@@ -32,7 +32,9 @@ def pool(tmp_path: Path, name: str, count: int, seconds: float) -> NoisePool:
 
 
 def speech_dir(tmp_path: Path, count: int = 6) -> DataDir:
-    wavs = {f"spk-{i:02d}": str(write_wav(tmp_path / "speech" / f"{i}.wav", 1.5 + 0.1 * i, seed=i)) for i in range(count)}
+    wavs = {
+        f"spk-{i:02d}": str(write_wav(tmp_path / "speech" / f"{i}.wav", 1.5 + 0.1 * i, seed=i)) for i in range(count)
+    }
     return DataDir(wav_scp=wavs, utt2spk={u: "spk" for u in wavs})
 
 
@@ -87,7 +89,9 @@ def test_augmenter_is_a_function_of_its_generator(tmp_path: Path) -> None:
     )
     clean = (0.1 * np.random.default_rng(2).standard_normal(SR)).astype(np.float32)
     for kind in ("reverb", "babble", "music", "noise", "babble_music"):
-        augmenter = Augmenter(AugmentationConfig(gain_prob=1, pitch_prob=1, coloured_noise_prob=1, kinds=[kind]), pools, SR)
+        augmenter = Augmenter(
+            AugmentationConfig(gain_prob=1, pitch_prob=1, coloured_noise_prob=1, kinds=[kind]), pools, SR
+        )
         a = augmenter(clean, np.random.default_rng(5))
         b = augmenter(clean, np.random.default_rng(5))
         assert a.shape == clean.shape and a.dtype == np.float32 and np.isfinite(a).all(), kind

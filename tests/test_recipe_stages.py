@@ -72,7 +72,9 @@ def recipe(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def hashes(directory: Path) -> dict[str, str]:
-    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest() for p in directory.rglob("*.flac")}
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest() for p in directory.rglob("*.flac")
+    }
 
 
 def test_stage2_writes_twenty_noisy_sets_independent_of_nj(recipe: dict[str, Path]) -> None:
@@ -159,11 +161,29 @@ def test_baseline_cannot_be_pretrained(recipe: dict[str, Path], tmp_path: Path) 
     data = recipe["data"]
     result = subprocess.run(
         [
-            str(VENV_BIN / "python"), "-m", "diffsv.bin.train", "--phase", "pretrain", "--config", str(path),
-            "--exp", str(tmp_path / "exp"), "--train-data", str(data / "train"),
-            "--noise-data", str(data / "musan_noise_train"), "--babble-data", str(data / "musan_speech_train"),
-            "--music-data", str(data / "musan_music_train"), "--rir-data", str(data / "rirs"),
+            str(VENV_BIN / "python"),
+            "-m",
+            "diffsv.bin.train",
+            "--phase",
+            "pretrain",
+            "--config",
+            str(path),
+            "--exp",
+            str(tmp_path / "exp"),
+            "--train-data",
+            str(data / "train"),
+            "--noise-data",
+            str(data / "musan_noise_train"),
+            "--babble-data",
+            str(data / "musan_speech_train"),
+            "--music-data",
+            str(data / "musan_music_train"),
+            "--rir-data",
+            str(data / "rirs"),
         ],  # fmt: skip
-        env=env(), capture_output=True, text=True, timeout=120,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1 and "baseline has no enhancer" in result.stderr

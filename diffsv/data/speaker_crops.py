@@ -43,9 +43,7 @@ def split_validation_speakers(utt2spk: Mapping[str, str], count: int, per_speake
     """Hold out ``count`` speakers (seeded choice), keeping up to ``per_speaker`` utterances of each."""
     speakers = sorted(set(utt2spk.values()))
     if count >= len(speakers):
-        raise ConfigError(
-            f"data.validation_speakers: cannot hold out {count} of the {len(speakers)} training speakers"
-        )
+        raise ConfigError(f"data.validation_speakers: cannot hold out {count} of the {len(speakers)} training speakers")
     rng = np.random.default_rng(seed)
     held_out = {speakers[i] for i in rng.choice(len(speakers), size=count, replace=False)} if count else set()
     validation: dict[str, list[str]] = {}
