@@ -126,6 +126,30 @@ def test_stage5_embeddings_scores_and_results(recipe: dict[str, Path]) -> None:
     assert (exp / "embeddings" / "test" / "xvector.scp").stat().st_mtime_ns == before
 
 
+def test_stage5_mean_subtraction_and_asnorm(recipe: dict[str, Path]) -> None:
+    exp = recipe["exp"] / "tiny"
+    plain = (exp / "scores" / "clean.score").read_text()
+    run_recipe(
+        "--stage",
+        "5",
+        "--stop-stage",
+        "5",
+        *recipe["common"],
+        "--score-norm",
+        "asnorm",
+        "--cohort-utts",
+        "4",
+        "--asnorm-top-n",
+        "2",
+    )
+    cohort = exp / "embeddings" / "cohort"
+    assert len((cohort / "wav.scp").read_text().splitlines()) == 4
+    assert len(dict(kaldiio.load_scp(str(cohort / "xvector.scp")))) == 4
+    assert np.load(cohort / "mean.npy").shape == (16,)
+    normed = (exp / "scores" / "clean.score").read_text()
+    assert normed != plain and len(normed.splitlines()) == len(plain.splitlines())
+
+
 def test_killed_training_resumes_from_its_last_checkpoint(recipe: dict[str, Path]) -> None:
     exp = recipe["root"] / "killed"
     config = write_config(recipe["root"] / "long.yaml", epochs=4, pretrain_epochs=0)

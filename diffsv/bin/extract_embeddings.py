@@ -34,7 +34,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output-dir", type=Path, required=True)
     parser.add_argument("--utterances", type=Path, help="a wav.scp subset to embed (one job's share)")
     parser.add_argument("--job", type=int, help="job number: writes xvector.JOB.{ark,scp}")
-    parser.add_argument("--max-utterances", type=int, help="embed only the first N utterances (e.g. a cohort)")
     parser.add_argument("--segments", type=int, default=SegmentConfig.segments)
     parser.add_argument("--segment-samples", type=int, default=SegmentConfig.segment_samples)
     parser.add_argument("--batch-size", type=int, default=8, help="segments per forward pass")
@@ -55,8 +54,6 @@ def extract(args: argparse.Namespace) -> str:
     unknown = [utt for utt in utts if utt not in data.utt2spk]
     if unknown:
         raise DataDirError(f"{args.utterances}: '{unknown[0]}' is not in {args.data}/utt2spk")
-    if args.max_utterances:
-        utts = utts[: args.max_utterances]
     sample_rate = model.config.frontend.sample_rate
     embedder = Embedder(model, device, SegmentConfig(args.segments, args.segment_samples), args.batch_size, args.seed)
     name = "xvector" if args.job is None else f"xvector.{args.job}"

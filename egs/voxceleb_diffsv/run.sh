@@ -31,6 +31,9 @@ master_addr=localhost
 master_port=29500
 segments=4                # test protocol of stage 5: segments per utterance ...
 segment_samples=159920    # ... of this many samples (the reference: 4 x 10 s)
+score_norm=none           # stage 5 scoring: none (the reference), mean (subtract the cohort mean) or asnorm (mean + AS-norm)
+cohort_utts=3000          # training utterances (evenly spaced) embedded as the mean/AS-norm cohort
+asnorm_top_n=300          # cohort scores kept per utterance by AS-norm
 model=final               # model for stage 5: final (average of the last epochs) or best (validation)
 compare=""                # another experiment (e.g. exp/baseline) shown side by side in RESULTS.md
 
@@ -54,6 +57,9 @@ Options (defaults in brackets):
   --ngpu N                     GPUs per node; 0 trains on the CPU [$ngpu]
   --num-nodes N --node-rank R --master-addr HOST --master-port P   multi-node torchrun
   --segments N --segment-samples M   test segments per utterance and their length [$segments x $segment_samples]
+  --score-norm none|mean|asnorm   score normalisation of stage 5 [$score_norm]
+  --cohort-utts N              training utterances in the mean/AS-norm cohort [$cohort_utts]
+  --asnorm-top-n N             AS-norm's top-N cohort scores [$asnorm_top_n]
   --model final|best           model scored by stage 5 [$model]
   --compare EXP                experiment shown beside this one in RESULTS.md"
 
@@ -123,25 +129,41 @@ done
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   echo "$0: stage 5: embeddings, scores and metrics of $expdir/$model.pt"
   [ -f "$expdir/$model.pt" ] || { echo "$0: $expdir/$model.pt not found: run stage 4 first" >&2; exit 1; }
+  # embed DATA_DIR LIST OUT: embeddings of the utterances in LIST, $nj jobs, merged into OUT/xvector.scp.
+  embed() {
+    local source=$1 list=$2 out=$3 n
+    [ -f "$out/xvector.scp" ] && return 0
+    split_list "$list" "$nj" "$out/split$nj"
+    $decode_cmd JOB=1:"$jobs" "$expdir/log/embed_$(basename "$out").JOB.log" \
+      python -m diffsv.bin.extract_embeddings --model "$expdir/$model.pt" --data "$source" --output-dir "$out" \
+        --utterances "$out/split$nj/wav.JOB.scp" --job JOB --threads 1 \
+        --segments "$segments" --segment-samples "$segment_samples"
+    for n in $(seq "$jobs"); do cat "$out/xvector.$n.scp"; done | sort > "$out/xvector.scp.tmp"
+    mv "$out/xvector.scp.tmp" "$out/xvector.scp"
+  }
+  norm_args=()
+  case "$score_norm" in
+    none) ;;
+    mean|asnorm)
+      cohort=$expdir/embeddings/cohort
+      mkdir -p "$cohort"
+      utils/subset_scp.pl "$cohort_utts" "$data/train/wav.scp" > "$cohort/wav.scp"
+      embed "$data/train" "$cohort/wav.scp" "$cohort"
+      python -m diffsv.bin.compute_mean "$cohort/xvector.scp" "$cohort/mean.npy"
+      norm_args=(--mean "$cohort/mean.npy")
+      [ "$score_norm" = asnorm ] && norm_args+=(--asnorm-cohort "$cohort/xvector.scp" --asnorm-top-n "$asnorm_top_n") ;;
+    *) echo "$0: --score-norm must be none, mean or asnorm, not '$score_norm'" >&2; exit 1 ;;
+  esac
   sets=(test)
   for d in "$data"/test_*/ "$data"/voices_dev/ "$data"/voices_eval/; do
     [ -f "$d/trials" ] && sets+=("$(basename "$d")")
   done
   mkdir -p "$expdir/scores"
   for set in "${sets[@]}"; do
-    out=$expdir/embeddings/$set
-    if [ ! -f "$out/xvector.scp" ]; then
-      split_list "$data/$set/wav.scp" "$nj" "$data/$set/split$nj"
-      $decode_cmd JOB=1:"$jobs" "$expdir/log/embed_$set.JOB.log" \
-        python -m diffsv.bin.extract_embeddings --model "$expdir/$model.pt" --data "$data/$set" --output-dir "$out" \
-          --utterances "$data/$set/split$nj/wav.JOB.scp" --job JOB --threads 1 \
-          --segments "$segments" --segment-samples "$segment_samples"
-      for n in $(seq "$jobs"); do cat "$out/xvector.$n.scp"; done | sort > "$out/xvector.scp.tmp"
-      mv "$out/xvector.scp.tmp" "$out/xvector.scp"
-    fi
+    embed "$data/$set" "$data/$set/wav.scp" "$expdir/embeddings/$set"
     condition=${set#test_}; [ "$set" = test ] && condition=clean
-    python -m diffsv.bin.score --trials "$data/$set/trials" --embeddings "$out/xvector.scp" \
-      --output "$expdir/scores/$condition.score"
+    python -m diffsv.bin.score --trials "$data/$set/trials" --embeddings "$expdir/embeddings/$set/xvector.scp" \
+      "${norm_args[@]}" --output "$expdir/scores/$condition.score"
   done
   compare_args=(); [ -z "$compare" ] || compare_args=(--compare "$compare")
   python -m diffsv.bin.make_results --exp "$expdir" --trials "$data/test/trials" \
