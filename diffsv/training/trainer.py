@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,7 +248,9 @@ class Trainer:
                     f"{self.step} (epoch {self.epoch + 1}); lower the learning rate or set training.grad_clip"
                 )
         self.optimizer.zero_grad(set_to_none=True)
-        self.scheduler.step()
+        with warnings.catch_warnings():  # a skipped step still advances the per-iteration schedule
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()`")
+            self.scheduler.step()
         self.step += 1
         record = {**totals, "lr": lr, "grad_norm": float(grad_norm), "skipped": float(not ok.item())}
         if self.context.is_main and self.step % self.config.training.log_interval == 0:
