@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -249,7 +250,7 @@ class Trainer:
                 )
         self.optimizer.zero_grad(set_to_none=True)
         with warnings.catch_warnings():  # a skipped step still advances the per-iteration schedule
-            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()`")
+            warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()`"))
             self.scheduler.step()
         self.step += 1
         record = {**totals, "lr": lr, "grad_norm": float(grad_norm), "skipped": float(not ok.item())}
