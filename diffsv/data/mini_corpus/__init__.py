@@ -6,9 +6,6 @@ packages ship: real recorded speech first (telephony prompts, sample recordings)
 synthesised from voices built on recordings of real speakers (Flite, Festival), then formant-synthesis
 speakers (eSpeak NG) for variety. The trees are written exactly as the real corpora unpack, so the
 recipe's stage 1 (``diffsv.bin.prepare_data``) reads them unchanged. ``manifest`` lists every source,
-its package and licence; ``builder.build_corpus`` is the entry point.
+its package and licence; ``builder.build_corpus`` is the entry point
+(not imported here, so ``python -m diffsv.data.mini_corpus.manifest`` runs without the audio stack).
 """
-
-from diffsv.data.mini_corpus.builder import SCALES, BuildReport, Scale, build_corpus
-
-__all__ = ["SCALES", "BuildReport", "Scale", "build_corpus"]

@@ -62,8 +62,7 @@ SOURCES = (
         "apt",
         "espeak-ng",
         "GPL-3+",
-        "speakers and babble: formant-synthesis speakers, each a fixed English accent, voice variant, "
-        "pitch and rate",
+        "speakers and babble: formant-synthesis speakers, each a fixed English accent, voice variant, pitch and rate",
         "formant synthesis",
     ),
     Source(
@@ -152,8 +151,7 @@ SOURCES = (
         "apt",
         "sound-icons",
         "GPL-2+",
-        "out-of-domain test noise (Nonspeech layout): recorded instruments, a canary, a cockchafer, water, "
-        "percussion",
+        "out-of-domain test noise (Nonspeech layout): recorded instruments, a canary, a cockchafer, water, percussion",
         "recorded",
     ),
     Source(
