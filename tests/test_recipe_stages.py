@@ -85,7 +85,12 @@ def test_stage2_writes_twenty_noisy_sets_independent_of_nj(recipe: dict[str, Pat
         assert (data / name / "utt2spk").read_text() == (data / "test" / "utt2spk").read_text()
         assert (data / name / "trials").read_text() == (data / "test" / "trials").read_text()
     other = recipe["root"] / "noisy_nj1"
-    run_recipe("--stage", "2", "--stop-stage", "2", *recipe["common"], "--nj", "1", "--noisy-audio", str(other))
+    shown = run_recipe(
+        "--stage", "2", "--stop-stage", "2", *recipe["common"], "--nj", "1", "--noisy-audio", str(other),
+        "--follow-logs", "true",
+    ).stdout  # fmt: skip
+    log = (recipe["exp"] / "log" / "noisy_test.1.log").read_text()
+    assert "# Ended (code 0)" in log and log in shown  # the job's log, shown as it was written
     first = hashes(data / "noisy_audio")
     assert len(first) == 20 * 6 and first == hashes(other)
 

@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--compare", type=Path, help="another experiment to show side by side (e.g. exp/baseline)")
     parser.add_argument("--compare-scores-dir", type=Path, help="its score files (default COMPARE/scores)")
+    parser.add_argument(
+        "--no-paper", action="store_true", help="leave out the paper's EERs (for corpora other than VoxCeleb1)"
+    )
     args = parser.parse_args(argv)
     try:
         trials_for = parse_trials_for(args.trials_for)
@@ -58,11 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.compare:
             compare_dir = args.compare_scores_dir or args.compare / "scores"
             compare_files = find_score_files(compare_dir, args.trials, trials_for)
-            compare = (str(args.compare), condition_metrics(load_conditions(compare_files)))
+            compare = (args.compare.name, condition_metrics(load_conditions(compare_files)))
         with atomic_directory(args.exp / "figures") as figures_dir:
             figures = write_figures(figures_dir, conditions)
         trials_files = {condition: str(trials) for condition, (_, trials) in files.items()}
-        markdown = render_markdown(str(args.exp), results, trials_files, [f"figures/{f}" for f in figures], compare)
+        figure_files = [f"figures/{f}" for f in figures]
+        markdown = render_markdown(args.exp.name, results, trials_files, figure_files, compare, not args.no_paper)
         write_json(args.exp / "results.json", results)
         with atomic_open(args.exp / "RESULTS.md") as handle:
             handle.write(markdown)

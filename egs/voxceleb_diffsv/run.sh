@@ -11,6 +11,7 @@ stage=0
 stop_stage=1
 nj=8
 config=conf/diffsv.yaml
+tag=""                    # experiment name: $exp/$tag [the config's basename]
 data=data
 exp=exp
 voxceleb1_root=/export/corpora/VoxCeleb1
@@ -36,6 +37,8 @@ cohort_utts=3000          # training utterances (evenly spaced) embedded as the 
 asnorm_top_n=300          # cohort scores kept per utterance by AS-norm
 model=final               # model for stage 5: final (average of the last epochs) or best (validation)
 compare=""                # another experiment (e.g. exp/baseline) shown side by side in RESULTS.md
+show_paper=true           # RESULTS.md shows the paper's EERs (VoxCeleb1-O) beside ours
+follow_logs=auto          # print a job's log (its progress bars) while it runs: auto (when stdout is a terminal), true, false
 
 help_message="Usage: $0 [options]
 Stages: 0 check corpora, 1 data directories, 2 noisy test copies, 3 train enhancer,
@@ -44,6 +47,7 @@ Options (defaults in brackets):
   --stage N / --stop-stage M   run stages N..M [$stage..$stop_stage]
   --nj N                       parallel jobs [$nj]
   --config FILE                experiment config [$config]
+  --tag NAME                   experiment directory \$exp/NAME [the config's basename]
   --voxceleb1-root DIR         VoxCeleb1 (wav/<spk>/<video>/<n>.wav, veri_test*.txt) [$voxceleb1_root]
   --musan-root DIR             MUSAN (music|noise|speech/<subset>/*.wav) [$musan_root]
   --rirs-root DIR              RIRS_NOISES (simulated_rirs/...) [$rirs_root]
@@ -61,22 +65,46 @@ Options (defaults in brackets):
   --cohort-utts N              training utterances in the mean/AS-norm cohort [$cohort_utts]
   --asnorm-top-n N             AS-norm's top-N cohort scores [$asnorm_top_n]
   --model final|best           model scored by stage 5 [$model]
-  --compare EXP                experiment shown beside this one in RESULTS.md"
+  --compare EXP                experiment shown beside this one in RESULTS.md
+  --show-paper true|false      show the paper's EERs in RESULTS.md [$show_paper]
+  --follow-logs auto|true|false   show each job's log (job 1 of arrays) live [$follow_logs]"
 
 . utils/parse_options.sh
 
 [ -n "$trials_list" ] || trials_list=$voxceleb1_root/$trials
 [ -n "$noisy_audio" ] || noisy_audio=$data/noisy_audio
-name=$(basename "$config" .yaml)
-expdir=$exp/$name
+[ -n "$tag" ] || tag=$(basename "$config" .yaml)
+expdir=$exp/$tag
 
 corpus_args=(--voxceleb1-root "$voxceleb1_root" --trials-list "$trials_list"
              --musan-root "$musan_root" --rirs-root "$rirs_root" --nonspeech-root "$nonspeech_root")
 [ -z "$voices_root" ] || corpus_args+=(--voices-root "$voices_root")
 
+case "$follow_logs" in
+  auto) follow_logs=false; [ -t 1 ] && follow_logs=true ;;
+  true|false) ;;
+  *) echo "$0: --follow-logs must be auto, true or false, not '$follow_logs'" >&2; exit 1 ;;
+esac
+
+# follow LOG COMMAND...: run COMMAND (a job runner call); with --follow-logs true, print LOG as it grows.
+# The log stays the record; Ctrl-C stops the runner, which stops its jobs.
+follow() {
+  local log=$1 pid status=0
+  shift
+  if [ "$follow_logs" = false ]; then "$@"; return; fi
+  rm -f "$log"
+  "$@" &
+  pid=$!
+  trap 'kill -TERM "$pid" 2>/dev/null' INT TERM
+  tail -n +1 -F --pid="$pid" "$log" 2>/dev/null || true
+  wait "$pid" || status=$?
+  trap - INT TERM
+  return "$status"
+}
+
 # split_list LIST NJ DIR: DIR/wav.1.scp .. wav.J.scp with J = min(NJ, lines); sets $jobs to J.
 split_list() {
-  local list=$1 n=$2 out=$3 lines parts=()
+  local list=$1 n=$2 out=$3 lines parts=() i
   lines=$(wc -l < "$list")
   jobs=$(( n < lines ? n : lines ))
   mkdir -p "$out"
@@ -103,7 +131,7 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
               --music-data "$data/musan_music_test" --nonspeech-data "$data/nonspeech" --audio-dir "$noisy_audio"
               --out-data "$data" --snrs "$snrs" --seed "$noisy_seed" --audio-format "$noisy_format")
   split_list "$data/test/wav.scp" "$nj" "$data/test/split$nj"
-  $train_cmd JOB=1:"$jobs" "$exp/log/noisy_test.JOB.log" \
+  follow "$exp/log/noisy_test.1.log" $train_cmd JOB=1:"$jobs" "$exp/log/noisy_test.JOB.log" \
     python -m diffsv.bin.make_noisy_test mix --utterances "$data/test/split$nj/wav.JOB.scp" "${noisy_args[@]}"
   python -m diffsv.bin.make_noisy_test data-dirs "${noisy_args[@]}"
 fi
@@ -122,24 +150,42 @@ for phase in pretrain joint; do
   n=3; [ "$phase" = joint ] && n=4
   if [ "$stage" -le "$n" ] && [ "$stop_stage" -ge "$n" ]; then
     echo "$0: stage $n: training ($phase) $expdir with $config; log in $expdir/log/train_$phase.log"
-    $train_runner "$expdir/log/train_$phase.log" "${launcher[@]}" --phase "$phase" "${train_args[@]}"
+    follow "$expdir/log/train_$phase.log" \
+      $train_runner "$expdir/log/train_$phase.log" "${launcher[@]}" --phase "$phase" "${train_args[@]}"
   fi
 done
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   echo "$0: stage 5: embeddings, scores and metrics of $expdir/$model.pt"
   [ -f "$expdir/$model.pt" ] || { echo "$0: $expdir/$model.pt not found: run stage 4 first" >&2; exit 1; }
-  # embed DATA_DIR LIST OUT: embeddings of the utterances in LIST, $nj jobs, merged into OUT/xvector.scp.
+  # embed NAME DATA_DIR LIST OUT [DATA_DIR LIST OUT ...]: embeddings of the utterances in each LIST (of
+  # DATA_DIR) in OUT/xvector.scp, by one array of at most $nj jobs that each load the model once; logs
+  # $expdir/log/embed_NAME.JOB.log. An OUT with its xvector.scp already written is skipped.
   embed() {
-    local source=$1 list=$2 out=$3 n
-    [ -f "$out/xvector.scp" ] && return 0
-    split_list "$list" "$nj" "$out/split$nj"
-    $decode_cmd JOB=1:"$jobs" "$expdir/log/embed_$(basename "$out").JOB.log" \
-      python -m diffsv.bin.extract_embeddings --model "$expdir/$model.pt" --data "$source" --output-dir "$out" \
-        --utterances "$out/split$nj/wav.JOB.scp" --job JOB --threads 1 \
-        --segments "$segments" --segment-samples "$segment_samples"
-    for n in $(seq "$jobs"); do cat "$out/xvector.$n.scp"; done | sort > "$out/xvector.scp.tmp"
-    mv "$out/xvector.scp.tmp" "$out/xvector.scp"
+    local name=$1 sets=() args=() i n lines
+    shift
+    jobs=$nj
+    while [ $# -gt 0 ]; do
+      if [ ! -f "$3/xvector.scp" ]; then
+        sets+=("$1" "$2" "$3")
+        lines=$(wc -l < "$2")
+        [ "$lines" -lt "$jobs" ] && jobs=$lines
+      fi
+      shift 3
+    done
+    [ ${#sets[@]} -gt 0 ] || return 0
+    for ((i = 0; i < ${#sets[@]}; i += 3)); do
+      split_list "${sets[i + 1]}" "$jobs" "${sets[i + 2]}/split$jobs"
+      args+=(--data "${sets[i]}" --output-dir "${sets[i + 2]}" --utterances "${sets[i + 2]}/split$jobs/wav.JOB.scp")
+    done
+    follow "$expdir/log/embed_$name.1.log" \
+      $decode_cmd JOB=1:"$jobs" "$expdir/log/embed_$name.JOB.log" \
+        python -m diffsv.bin.extract_embeddings --model "$expdir/$model.pt" "${args[@]}" --job JOB --threads 1 \
+          --segments "$segments" --segment-samples "$segment_samples"
+    for ((i = 0; i < ${#sets[@]}; i += 3)); do
+      for n in $(seq "$jobs"); do cat "${sets[i + 2]}/xvector.$n.scp"; done | sort > "${sets[i + 2]}/xvector.scp.tmp"
+      mv "${sets[i + 2]}/xvector.scp.tmp" "${sets[i + 2]}/xvector.scp"
+    done
   }
   norm_args=()
   case "$score_norm" in
@@ -148,7 +194,7 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
       cohort=$expdir/embeddings/cohort
       mkdir -p "$cohort"
       utils/subset_scp.pl "$cohort_utts" "$data/train/wav.scp" > "$cohort/wav.scp"
-      embed "$data/train" "$cohort/wav.scp" "$cohort"
+      embed cohort "$data/train" "$cohort/wav.scp" "$cohort"
       python -m diffsv.bin.compute_mean "$cohort/xvector.scp" "$cohort/mean.npy"
       norm_args=(--mean "$cohort/mean.npy")
       [ "$score_norm" = asnorm ] && norm_args+=(--asnorm-cohort "$cohort/xvector.scp" --asnorm-top-n "$asnorm_top_n") ;;
@@ -158,14 +204,18 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   for d in "$data"/test_*/ "$data"/voices_dev/ "$data"/voices_eval/; do
     [ -f "$d/trials" ] && sets+=("$(basename "$d")")
   done
-  mkdir -p "$expdir/scores"
+  embed_sets=() score_args=()
   for set in "${sets[@]}"; do
-    embed "$data/$set" "$data/$set/wav.scp" "$expdir/embeddings/$set"
+    embed_sets+=("$data/$set" "$data/$set/wav.scp" "$expdir/embeddings/$set")
     condition=${set#test_}; [ "$set" = test ] && condition=clean
-    python -m diffsv.bin.score --trials "$data/$set/trials" --embeddings "$expdir/embeddings/$set/xvector.scp" \
-      "${norm_args[@]}" --output "$expdir/scores/$condition.score"
+    score_args+=(--trials "$data/$set/trials" --embeddings "$expdir/embeddings/$set/xvector.scp"
+                 --output "$expdir/scores/$condition.score")
   done
+  embed test "${embed_sets[@]}"
+  mkdir -p "$expdir/scores"
+  python -m diffsv.bin.score "${score_args[@]}" "${norm_args[@]}"
   compare_args=(); [ -z "$compare" ] || compare_args=(--compare "$compare")
+  [ "$show_paper" = true ] || compare_args+=(--no-paper)
   python -m diffsv.bin.make_results --exp "$expdir" --trials "$data/test/trials" \
     --trials-for "voices_dev=$data/voices_dev/trials" --trials-for "voices_eval=$data/voices_eval/trials" \
     "${compare_args[@]}"

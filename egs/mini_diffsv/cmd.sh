@@ -1,0 +1,1 @@
+../voxceleb_diffsv/cmd.sh

@@ -1,0 +1,1 @@
+../voxceleb_diffsv/path.sh
