@@ -53,12 +53,20 @@ def test_processes_and_accumulation_see_the_same_examples():
         EpochBatchSampler(40, 8, seed=3, world_size=3)
 
 
+class FixedDraws(ToySpeakers):
+    """The same 16 examples every epoch (the draws of epoch 99), so that training can only fit them."""
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
+        return super().__getitem__((99, key[1]))
+
+
 def test_loss_decreases(tmp_path):
-    """The loss of one fixed batch (fixed draws) falls after a dozen steps on the same 16 examples."""
+    """The loss of one fixed batch falls after a dozen epochs of two steps on those same 16 examples
+    (new draws every epoch would make 24 steps of AAM on toy speakers a matter of luck)."""
     config = tiny_experiment(epochs=12)
     config.scheduler.base_lr, config.scheduler.peak_lr = 3e-3, 1e-2
-    data = ToySpeakers(num_items=16)
-    fixed = collate([data[(99, index)] for index in range(16)])
+    data = FixedDraws(num_items=16)
+    fixed = collate([data[(0, index)] for index in range(16)])
     objective = build(config)
     with torch.no_grad():
         before = objective(fixed, "joint")
@@ -66,7 +74,7 @@ def test_loss_decreases(tmp_path):
     records = trainer.run()
     with torch.no_grad():
         after = objective(fixed, "joint")
-    assert float(after["loss"]) < 0.9 * float(before["loss"])
+    assert float(after["loss"]) < 0.5 * float(before["loss"])
     assert float(after["diffusion_loss"]) < 0.7 * float(before["diffusion_loss"])
     assert set(records[0]) >= {"aam_loss", "prior_loss", "diffusion_loss", "loss", "lr", "grad_norm"}
     assert (tmp_path / "joint" / "train.log").read_text().count(" step ") >= 12
