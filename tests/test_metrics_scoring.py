@@ -383,6 +383,12 @@ def test_score_and_compute_metrics_end_to_end(corpus: dict, capsys: pytest.Captu
     assert score.main(normed) == 0
     assert "AS-norm top 10 of 30 cohort" in capsys.readouterr().out
 
+    twice = args + ["--trials", str(corpus["trials"]), "--embeddings", str(corpus["scp"]), "--output", str(d / "s/2")]
+    assert score.main(twice) == 0  # several conditions in one process: the same scores for each
+    assert (d / "s/2").read_text() == (d / "s/plain").read_text()
+    with pytest.raises(SystemExit):
+        score.main(args + ["--trials", str(corpus["trials"])])  # an --output short
+
     assert (
         compute_metrics.main(
             ["--trials", str(corpus["trials"]), "--scores", str(d / "s/plain"), "--json", str(d / "m.json")]
