@@ -120,3 +120,11 @@ def test_stage1_prepares_and_validates_it(corpus: tuple[Path, str], tmp_path: Pa
     )
     for name in names:
         assert validate_data_dir.main([str(data / name)]) == 0, name
+
+
+@pytest.mark.parametrize("option", [("--utterances", "1"), ("--utterances", "51"), ("--espeak-speakers", "-1")])
+def test_out_of_range_counts_are_refused_before_building(tmp_path: Path, option: tuple[str, str]) -> None:
+    command = [sys.executable, "-m", "diffsv.bin.make_mini_corpus", "--out", str(tmp_path / "c"), *option]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and f"argument {option[0]}: expected an integer" in result.stderr
+    assert not (tmp_path / "c").exists()

@@ -13,11 +13,26 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from diffsv.data.mini_corpus.builder import SCALES, build_corpus, scale_with
+from diffsv.data.mini_corpus.texts import HARVARD
 
 PROG = "make_mini_corpus"
+
+
+def count_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer in [low, high] (no upper bound when ``high`` is None)."""
+
+    def parse(text: str) -> int:
+        value = int(text) if text.lstrip("-").isdigit() else None
+        if value is None or value < low or (high is not None and value > high):
+            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"expected an integer {bound}, got '{text}'")
+        return value
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,12 +41,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, required=True, help="corpus directory to create")
     parser.add_argument("--scale", choices=sorted(SCALES), default="full", help="full (demo) or small (CI)")
-    parser.add_argument("--espeak-speakers", type=int, help="override the number of eSpeak NG speakers")
-    parser.add_argument("--utterances", type=int, help="override the utterances per speaker (at most 50)")
+    parser.add_argument("--espeak-speakers", type=count_in(0), help="override the number of eSpeak NG speakers")
+    parser.add_argument(
+        "--utterances",
+        type=count_in(2, len(HARVARD)),
+        help=f"override the utterances per speaker (2 to {len(HARVARD)}: a target trial needs two)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     args = parser.parse_args(argv)
     scale = scale_with(args.scale, espeak_speakers=args.espeak_speakers, utterances=args.utterances)
-    report = build_corpus(args.out, scale, seed=args.seed)
+    try:
+        report = build_corpus(args.out, scale, seed=args.seed)
+    except OSError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
     print(report.summary())
     if not report.test_speakers or not report.train_speakers:
         print(f"{PROG}: no training or no test speakers: install the packages (tools/install_mini_corpus.sh)")

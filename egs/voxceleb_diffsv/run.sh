@@ -214,11 +214,11 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   embed test "${embed_sets[@]}"
   mkdir -p "$expdir/scores"
   python -m diffsv.bin.score "${score_args[@]}" "${norm_args[@]}"
-  compare_args=(); [ -z "$compare" ] || compare_args=(--compare "$compare")
-  [ "$show_paper" = true ] || compare_args+=(--no-paper)
+  results_args=(); [ -z "$compare" ] || results_args=(--compare "$compare")
+  [ "$show_paper" = true ] || results_args+=(--no-paper)
   python -m diffsv.bin.make_results --exp "$expdir" --trials "$data/test/trials" \
     --trials-for "voices_dev=$data/voices_dev/trials" --trials-for "voices_eval=$data/voices_eval/trials" \
-    "${compare_args[@]}"
+    "${results_args[@]}"
   cat "$expdir/RESULTS.md"
 fi
 
