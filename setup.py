@@ -22,6 +22,10 @@ setup(
         "tqdm>=4.60",
         "matplotlib>=3.5",
         "tensorboard>=2.10",
+        "onnx>=1.16",
+        "onnxscript>=0.2",
+        "onnxruntime>=1.18",
     ],
+    entry_points={"console_scripts": ["diffsv=diffsv.cli:main"]},
     extras_require={"test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"]},
 )

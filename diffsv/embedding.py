@@ -11,11 +11,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
+import kaldiio
 import numpy as np
 import torch
 
 from diffsv.models import DiffSV
+from diffsv.utils.fileio import atomic_open
+
+#: Stage 5 records the protocol of a set's embeddings in this JSON file beside its xvector.scp.
+EMBEDDING_RECORD = "embedding.json"
 
 
 @dataclass(frozen=True)
@@ -86,3 +92,22 @@ class Embedder:
             size += windows.shape[0]
         if batch:
             yield from self._run(batch)
+
+
+def write_embeddings(ark: Path, scp: Path, embeddings: Iterable[tuple[str, np.ndarray]]) -> int:
+    """Write a Kaldi ``xvector.ark`` and its ``.scp`` (absolute offsets), each renamed into place when complete.
+
+    Returns the number of embeddings written.
+    """
+    tmp_ark = ark.with_name(f".{ark.name}.tmp")
+    lines = []
+    with open(tmp_ark, "wb") as handle:
+        for utt, embedding in embeddings:
+            handle.write(f"{utt} ".encode())  # Kaldi archive entry: "key " then the binary matrix
+            offset = handle.tell()
+            kaldiio.save_mat(handle, np.asarray(embedding, dtype=np.float32))
+            lines.append(f"{utt} {ark.resolve()}:{offset}\n")
+    tmp_ark.replace(ark)
+    with atomic_open(scp) as handle:
+        handle.writelines(lines)
+    return len(lines)

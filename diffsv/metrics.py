@@ -96,15 +96,35 @@ def det_curve(scores: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndar
     return p_fa, p_miss
 
 
-def _eer_from_curve(p_fa: np.ndarray, p_miss: np.ndarray) -> float:
+def _crossing(p_fa: np.ndarray, p_miss: np.ndarray) -> tuple[int, int, float]:
+    """Points j, k around where P_miss = P_fa and the fraction t of the way from j to k (j = k if exact)."""
     # p_miss - p_fa rises from -1 to 1 and never falls, so the first point at or above 0 ends the crossing segment.
     diff = p_miss - p_fa
     k = int(np.argmax(diff >= 0))
     if diff[k] == 0:
-        return float(p_miss[k])
-    j = k - 1
-    t = -diff[j] / (diff[k] - diff[j])
-    return float(p_miss[j] + t * (p_miss[k] - p_miss[j]))
+        return k, k, 0.0
+    return k - 1, k, float(-diff[k - 1] / (diff[k] - diff[k - 1]))
+
+
+def _interpolate(values: np.ndarray, crossing: tuple[int, int, float]) -> float:
+    j, k, t = crossing
+    return float(values[j] + t * (values[k] - values[j]))
+
+
+def _eer_from_curve(p_fa: np.ndarray, p_miss: np.ndarray) -> float:
+    return _interpolate(p_miss, _crossing(p_fa, p_miss))
+
+
+def eer_threshold(scores: ArrayLike, labels: ArrayLike) -> float:
+    """The score threshold at the EER point: accepting ``score >= threshold`` misses as often as it falsely accepts.
+
+    Operating point k of :func:`det_curve` accepts the scores from the k-th distinct score up, so its
+    threshold is that score (the last point, which accepts nothing, takes the highest score); the EER's
+    threshold is interpolated between the two points around the crossing as the EER is.
+    """
+    p_fa, p_miss = det_curve(scores, labels)
+    levels = np.unique(np.asarray(scores, dtype=np.float64))
+    return _interpolate(np.append(levels, levels[-1]), _crossing(p_fa, p_miss))
 
 
 def _min_dcf_from_curve(p_fa: np.ndarray, p_miss: np.ndarray, p_target: float, c_miss: float, c_fa: float) -> float:

@@ -16,9 +16,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.stats import norm
 
-from diffsv.metrics import DCF_OPERATING_POINTS, METRIC_KEYS, det_curve, verification_metrics
+from diffsv.metrics import DCF_OPERATING_POINTS, METRIC_KEYS, det_curve, eer_threshold, verification_metrics
 from diffsv.scoring import Trials, read_scores, read_trials, scores_for_trials
-from diffsv.utils.fileio import atomic_open, atomic_path
+from diffsv.utils.fileio import atomic_open, save_png
 
 CLEAN = "clean"
 NOISE_TYPES = ("babble", "music", "noise", "nonspeech")
@@ -26,6 +26,8 @@ SNRS = (0, 5, 10, 15, 20)
 VOICES = ("voices_dev", "voices_eval")
 NOISY = tuple(f"{noise}_{snr}" for noise in NOISE_TYPES for snr in SNRS)
 CONDITIONS = (CLEAN, *NOISY, *VOICES)
+#: results.json's key, beside the metrics, for the score threshold at each condition's EER point.
+EER_THRESHOLD_KEY = "eer_threshold"
 #: The paper's headline average: clean plus the 15 in-domain noisy conditions (Nonspeech100 is reported apart).
 HEADLINE = (CLEAN, *(f"{noise}_{snr}" for noise in ("babble", "music", "noise") for snr in SNRS))
 
@@ -101,11 +103,15 @@ def load_conditions(files: Mapping[str, tuple[Path, Path]]) -> dict[str, Conditi
 
 
 def condition_metrics(conditions: Mapping[str, ConditionScores]) -> dict[str, dict[str, float]]:
-    """``{condition: {"eer": fraction, "min_dcf_<name>": ...}}``; the content of results.json."""
+    """``{condition: {"eer": fraction, "min_dcf_<name>": ..., "eer_threshold": score}}``; results.json's content.
+
+    The EER threshold is what ``diffsv.load_model(...).verify`` decides with by default.
+    """
     results = {}
     for condition, data in conditions.items():
         try:
             results[condition] = verification_metrics(data.scores, data.labels)
+            results[condition][EER_THRESHOLD_KEY] = eer_threshold(data.scores, data.labels)
         except ValueError as exc:
             raise ResultsError(f"{data.score_file} (trials {data.trials_file}): {exc}") from exc
     return results
@@ -237,8 +243,9 @@ def _scaled(results: Mapping[str, Mapping[str, float]], key: str, scale: float) 
 
 
 def write_json(path: Path, results: Mapping[str, Mapping[str, float]]) -> None:
-    """results.json in condition order, every metric key present."""
-    ordered = {c: {k: float(results[c][k]) for k in METRIC_KEYS} for c in CONDITIONS if c in results}
+    """results.json in condition order, every metric key and the EER threshold present."""
+    keys = (*METRIC_KEYS, EER_THRESHOLD_KEY)
+    ordered = {c: {k: float(results[c][k]) for k in keys} for c in CONDITIONS if c in results}
     with atomic_open(path) as handle:
         json.dump(ordered, handle, indent=2)
         handle.write("\n")
@@ -265,11 +272,6 @@ def figure_groups(conditions: Sequence[str]) -> dict[str, list[str]]:
     return groups
 
 
-def _save(fig: Figure, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-
-
 def plot_det(path: Path, title: str, conditions: Mapping[str, ConditionScores]) -> None:
     """DET curves on normal-deviate axes, one line per condition (clean dashed)."""
     fig = Figure(figsize=(5.5, 5.5))
@@ -292,7 +294,7 @@ def plot_det(path: Path, title: str, conditions: Mapping[str, ConditionScores]) 
     ax.grid(True, color="0.9")
     ax.legend(loc="upper right", fontsize="small")
     fig.tight_layout()
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def plot_score_distributions(path: Path, title: str, conditions: Mapping[str, ConditionScores]) -> None:
@@ -311,7 +313,7 @@ def plot_score_distributions(path: Path, title: str, conditions: Mapping[str, Co
     axes[0].legend(fontsize="small")
     fig.suptitle(title)
     fig.tight_layout()
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def write_figures(directory: Path, conditions: Mapping[str, ConditionScores]) -> list[str]:

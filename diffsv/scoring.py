@@ -34,6 +34,9 @@ from diffsv.utils.fileio import atomic_open
 
 TRIAL_LABELS = {"target": 1, "nontarget": 0}
 
+#: Stage 5 records how it scored (the mean and AS-norm cohort used) in this JSON file beside the scores.
+SCORING_RECORD = "scoring.json"
+
 # Cohort scores are computed for this many (utterance, cohort) pairs at a time, bounding memory
 # (2**24 float64 = 128 MiB) even with the whole training set as the cohort.
 _COHORT_BLOCK = 2**24

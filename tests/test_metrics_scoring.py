@@ -21,7 +21,15 @@ from hypothesis import strategies as st
 
 from diffsv import results, scoring
 from diffsv.bin import compute_metrics, make_results, score
-from diffsv.metrics import DCF_OPERATING_POINTS, METRIC_KEYS, det_curve, eer, min_dcf, verification_metrics
+from diffsv.metrics import (
+    DCF_OPERATING_POINTS,
+    METRIC_KEYS,
+    det_curve,
+    eer,
+    eer_threshold,
+    min_dcf,
+    verification_metrics,
+)
 from diffsv.scoring import ScoringError, Trials, embedding_table, read_scores, read_trials, score_trials
 
 REPO = Path(__file__).resolve().parents[1]
@@ -110,6 +118,21 @@ def test_hand_computed_example() -> None:
     labels = np.array([1, 1, 0, 0, 0])
     assert eer(scores, labels) == pytest.approx(1 / 3, abs=1e-15)
     assert min_dcf(scores, labels, 0.25) == pytest.approx(0.125 / 0.25, abs=1e-15)
+
+
+def test_eer_threshold() -> None:
+    # The hand-computed example's crossing lies 2/3 of the way from the point that accepts >= 0.4 to the one
+    # that accepts >= 0.6.
+    scores = np.array([0.9, 0.4, 0.6, 0.1, 0.3])
+    labels = np.array([1, 1, 0, 0, 0])
+    assert eer_threshold(scores, labels) == pytest.approx(0.4 + 0.2 * 2 / 3, abs=1e-12)
+    # On a large set, deciding by the threshold makes both errors close to the EER.
+    scores, labels = random_set(7, 4000, "none")
+    threshold = eer_threshold(scores, labels)
+    p_miss = np.mean(scores[labels == 1] < threshold)
+    p_fa = np.mean(scores[labels == 0] >= threshold)
+    assert p_miss == pytest.approx(eer(scores, labels), abs=2e-3)
+    assert p_fa == pytest.approx(eer(scores, labels), abs=2e-3)
 
 
 def test_tie_block_moves_together() -> None:
@@ -477,8 +500,8 @@ def test_make_results_writes_report_json_and_figures(corpus: dict) -> None:
     written = json.loads((d / "exp/results.json").read_text())
     assert list(written) == conditions
     for values in written.values():
-        assert tuple(values) == METRIC_KEYS
-        assert all(0.0 <= v <= 1.0 for v in values.values())
+        assert tuple(values) == (*METRIC_KEYS, "eer_threshold")
+        assert all(0.0 <= values[key] <= 1.0 for key in METRIC_KEYS)
     assert written["babble_0"]["eer"] > written["clean"]["eer"]
 
     report = (d / "exp/RESULTS.md").read_text()

@@ -8,25 +8,26 @@ Each utterance becomes a (segments, dim) matrix (the reference protocol: 4 x 159
 ``--data``/``--output-dir`` (and ``--utterances``, a subset to embed) may be repeated, in that order, so
 that one process loads the model once for every test condition. With ``--job N`` the output is
 ``xvector.N.{ark,scp}``, for run.pl ``JOB=1:N`` jobs whose files the recipe then joins into
-``xvector.scp``. Files are written under temporary names and renamed when complete.
+``xvector.scp``. Files are written under temporary names and renamed when complete. ``embedding.json``
+beside them records the protocol (model, segments, sampler) that ``diffsv.load_model`` reuses.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import kaldiio
-import numpy as np
 import torch
 from tqdm import tqdm
 
 from diffsv.data.audio import AudioError
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir, read_wav_scp
-from diffsv.embedding import Embedder, SegmentConfig
+from diffsv.embedding import EMBEDDING_RECORD, Embedder, SegmentConfig, write_embeddings
 from diffsv.models.model_file import load_model_file
+from diffsv.models.samplers import SAMPLERS
 from diffsv.utils.checkpoint import CheckpointError
 from diffsv.utils.fileio import atomic_open
 
@@ -44,6 +45,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--segment-samples", type=int, default=SegmentConfig.segment_samples)
     parser.add_argument("--batch-size", type=int, default=8, help="segments per forward pass")
     parser.add_argument("--seed", type=int, default=0, help="seeds the sampler's starting noise per utterance")
+    parser.add_argument("--sampler", choices=SAMPLERS, help="reverse-diffusion sampler [the model's configured one]")
+    parser.add_argument("--sampler-steps", type=int, help="sampler steps [the model's configured number]")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--threads", type=int, help="torch CPU threads (run.pl --num-threads)")
     args = parser.parse_args(argv)
@@ -63,19 +66,10 @@ def embed_set(
         raise DataDirError(f"{subset}: '{unknown[0]}' is not in {data_dir}/utt2spk")
     name = "xvector" if job is None else f"xvector.{job}"
     out.mkdir(parents=True, exist_ok=True)
-    ark, scp = out / f"{name}.ark", out / f"{name}.scp"
-    tmp_ark = ark.with_name(f".{ark.name}.tmp")
+    scp = out / f"{name}.scp"
     audio = ((utt, data.audio_ref(utt).read(sample_rate)) for utt in utts)
-    lines = []
-    with open(tmp_ark, "wb") as handle:
-        for utt, embedding in tqdm(embedder.embed(audio), total=len(utts), unit=" utt", desc=str(data_dir)):
-            handle.write(f"{utt} ".encode())  # Kaldi archive entry: "key " then the binary matrix
-            offset = handle.tell()
-            kaldiio.save_mat(handle, embedding.astype(np.float32))
-            lines.append(f"{utt} {ark.resolve()}:{offset}\n")
-    tmp_ark.replace(ark)
-    with atomic_open(scp) as handle:
-        handle.writelines(lines)
+    progress = tqdm(embedder.embed(audio), total=len(utts), unit=" utt", desc=str(data_dir))
+    write_embeddings(out / f"{name}.ark", scp, progress)
     return f"{len(utts)} embeddings -> {scp}"
 
 
@@ -86,12 +80,26 @@ def extract(args: argparse.Namespace) -> Iterator[str]:
     use_cuda = torch.cuda.is_available() if args.device == "auto" else args.device == "cuda"
     device = torch.device("cuda" if use_cuda else "cpu")
     model = load_model_file(args.model)
+    diffusion = model.config.diffusion
+    diffusion.sampler = args.sampler or diffusion.sampler
+    diffusion.steps = args.sampler_steps or diffusion.steps
     sample_rate = model.config.frontend.sample_rate
     embedder = Embedder(model, device, SegmentConfig(args.segments, args.segment_samples), args.batch_size, args.seed)
     subsets = args.utterances or [None] * len(args.data)
     shape = f"({args.segments} x {model.embed_dim})"
+    record = {
+        "model": str(args.model.resolve()),
+        "segments": args.segments,
+        "segment_samples": args.segment_samples,
+        "seed": args.seed,
+        "sampler": diffusion.sampler,
+        "steps": diffusion.steps,
+    }
     for data, out, subset in zip(args.data, args.output_dir, subsets, strict=True):
-        yield f"{embed_set(embedder, data, out, subset, args.job, sample_rate)} {shape}"
+        summary = embed_set(embedder, data, out, subset, args.job, sample_rate)
+        with atomic_open(out / EMBEDDING_RECORD) as handle:
+            json.dump(record, handle, indent=2)
+        yield f"{summary} {shape}"
 
 
 def main(argv: list[str] | None = None) -> int:

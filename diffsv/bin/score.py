@@ -10,16 +10,39 @@ conditions in one process against one loaded cohort.
 
 Each xvector.scp entry is an (S, D) matrix of segment embeddings or a (D,) vector; a trial scores the
 mean of its S_a x S_b cosine similarities. Writes ``utt1 utt2 score`` lines in trial order; the output
-appears only when complete. Errors name the file and line and exit with status 1.
+appears only when complete. ``scoring.json`` beside the outputs records the mean and cohort used.
+Errors name the file and line and exit with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from diffsv.scoring import embedding_table, load_embeddings, load_mean, read_trials, score_trials, write_scores
+from diffsv.scoring import (
+    SCORING_RECORD,
+    embedding_table,
+    load_embeddings,
+    load_mean,
+    read_trials,
+    score_trials,
+    write_scores,
+)
+from diffsv.utils.fileio import atomic_open
+
+
+def write_record(args: argparse.Namespace) -> None:
+    """scoring.json beside each output: how the scores were normalised (``diffsv.load_model`` reads it)."""
+    record = {
+        "mean": str(args.mean.resolve()) if args.mean else None,
+        "asnorm_cohort": str(args.asnorm_cohort.resolve()) if args.asnorm_cohort else None,
+        "asnorm_top_n": args.asnorm_top_n if args.asnorm_cohort else None,
+    }
+    for directory in {output.parent for output in args.output}:
+        with atomic_open(directory / SCORING_RECORD) as handle:
+            json.dump(record, handle, indent=2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             table = embedding_table(load_embeddings(embeddings), str(embeddings), mean)
             write_scores(output, trials, score_trials(trials, table, cohort, args.asnorm_top_n))
             print(f"score: wrote {len(trials)} scores to {output}{norm}")
+        write_record(args)
     except (ValueError, OSError) as exc:
         print(f"score: {exc}", file=sys.stderr)
         return 1

@@ -12,32 +12,39 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from diffsv.models.samplers import SamplerName, Schedule
+from diffsv.models.samplers import sample as run_sampler
 from diffsv.models.score_network import ScoreNetwork
 
 
 @dataclass
 class DiffusionConfig:
+    """``sampler``/``steps``: how z0_hat is drawn (in training too); ``euler`` with 10 steps is the paper's."""
+
     beta_min: float = 0.05
     beta_max: float = 20.0
     steps: int = 10
     t_epsilon: float = 1e-5
+    sampler: SamplerName = "euler"
 
 
 class MeanRevertingDiffusion(nn.Module):
-    """Owns the score network; provides the training loss and the reverse-time sampler."""
+    """Owns the score network; provides the training loss and the reverse-time samplers (``samplers``)."""
 
     def __init__(self, score_network: ScoreNetwork, config: DiffusionConfig | None = None) -> None:
         super().__init__()
         self.score_network = score_network
         self.config = config or DiffusionConfig()
 
+    @property
+    def schedule(self) -> Schedule:
+        return Schedule(self.config.beta_min, self.config.beta_max)
+
     def beta(self, t: torch.Tensor) -> torch.Tensor:
-        c = self.config
-        return c.beta_min + (c.beta_max - c.beta_min) * t
+        return self.schedule.beta(t)
 
     def cumulative_beta(self, t: torch.Tensor) -> torch.Tensor:
-        c = self.config
-        return c.beta_min * t + 0.5 * (c.beta_max - c.beta_min) * (t**2)
+        return self.schedule.integral(t)
 
     def marginal(self, x0: torch.Tensor, mu: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Sample x_t of the forward process given the Gaussian draw ``noise``."""
@@ -65,17 +72,15 @@ class MeanRevertingDiffusion(nn.Module):
 
     @torch.no_grad()
     def sample(
-        self, x_hat: torch.Tensor, init_noise: torch.Tensor | None = None, steps: int | None = None
+        self,
+        x_hat: torch.Tensor,
+        init_noise: torch.Tensor | None = None,
+        steps: int | None = None,
+        sampler: str | None = None,
     ) -> torch.Tensor:
-        """z0_hat: Euler integration of the reverse ODE from x_hat + noise, without gradient."""
-        steps = steps or self.config.steps
+        """z0_hat from x_hat + noise by the configured (or given) sampler, without gradient."""
         mu = x_hat.detach()
         if init_noise is None:
             init_noise = torch.randn_like(mu)
-        x = mu + init_noise
-        h = 1.0 / steps
-        for i in range(steps):
-            t = torch.full((mu.shape[0],), 1.0 - (i + 0.5) * h, dtype=mu.dtype, device=mu.device)
-            drift = 0.5 * (mu - x - self.score_network(x, mu, t))
-            x = x - drift * self.beta(t)[:, None, None] * h
-        return x
+        sampler, steps = sampler or self.config.sampler, steps or self.config.steps
+        return run_sampler(self.score_network, self.schedule, mu, init_noise, sampler, steps)

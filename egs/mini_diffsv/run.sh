@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # The embedded demo: the whole Diff-SV recipe on a small real-speech corpus, on the CPU, in minutes.
-#   ./run.sh                       # stages 0-5: corpus, data, noisy copies, baseline and Diff-SV, results
+#   ./run.sh                       # stages 0-6: corpus, data, noisy copies, baseline and Diff-SV, results, export
 #   ./run.sh --stage 4 --stop-stage 5 --systems diffsv
 # Stage 0 builds the corpus (once, cached in downloads/) in the published layouts of VoxCeleb1, MUSAN,
-# RIRS_NOISES and Nonspeech100; stages 1-5 are egs/voxceleb_diffsv/run.sh's, run with conf/mini_*.yaml.
+# RIRS_NOISES and Nonspeech100; stages 1-6 are egs/voxceleb_diffsv/run.sh's, run with conf/mini_*.yaml.
 set -euo pipefail
 
 . ./path.sh
 . ./cmd.sh
 
 stage=0
-stop_stage=5
+stop_stage=6
 nj=2
 scale=full                # corpus size: full (the demo) or small (CI)
 systems="baseline diffsv" # conf/mini_<system>.yaml, trained and scored in this order
 segments=1                # test protocol: one 3 s segment per utterance (the mini corpus's are 1.2-4.4 s long)
 segment_samples=48000
+sampler=""                # stages 5-6: euler|heun|dpm_solver [each config's]
+sampler_steps=""
 conf_dir=conf             # where conf/mini_<system>.yaml are looked up
 downloads=downloads       # where the corpus is built (once)
 data=data
@@ -28,6 +30,7 @@ help_message="Usage: $0 [options]
   --systems 'baseline diffsv'  systems (conf-dir/mini_<system>.yaml, trained into exp/<system>), in order; each is compared
                                with the one before it in RESULTS.md [$systems]
   --segments N --segment-samples M   test segments per utterance and their length [$segments x $segment_samples]
+  --sampler NAME --sampler-steps N   sampler of stages 5-6 [each config's]
   --conf-dir DIR --downloads DIR --data DIR --exp DIR   locations [$conf_dir $downloads $data $exp]"
 
 . utils/parse_options.sh
@@ -39,6 +42,8 @@ recipe=(../voxceleb_diffsv/run.sh --nj "$nj" --data "$data" --exp "$exp"
         --voxceleb1-root "$corpus/voxceleb1" --musan-root "$corpus/musan" --rirs-root "$corpus/RIRS_NOISES"
         --nonspeech-root "$corpus/Nonspeech" --segments "$segments" --segment-samples "$segment_samples"
         --show-paper false)
+[ -z "$sampler" ] || recipe+=(--sampler "$sampler")
+[ -z "$sampler_steps" ] || recipe+=(--sampler-steps "$sampler_steps")
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   echo "$0: stage 0: building the mini corpus in $corpus (once; cached)"
@@ -62,3 +67,9 @@ for system in $systems; do
   fi
   compare=(--compare "$exp/$system")
 done
+
+# The last system's results (with the one before it beside it) close the demo.
+final_system=${systems##* }
+if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ] && [ -f "$exp/$final_system/RESULTS.md" ]; then
+  cat "$exp/$final_system/RESULTS.md"
+fi

@@ -35,7 +35,9 @@ segment_samples=159920    # ... of this many samples (the reference: 4 x 10 s)
 score_norm=none           # stage 5 scoring: none (the reference), mean (subtract the cohort mean) or asnorm (mean + AS-norm)
 cohort_utts=3000          # training utterances (evenly spaced) embedded as the mean/AS-norm cohort
 asnorm_top_n=300          # cohort scores kept per utterance by AS-norm
-model=final               # model for stage 5: final (average of the last epochs) or best (validation)
+model=final               # model for stages 5-6: final (average of the last epochs) or best (validation)
+sampler=""                # stages 5-6: reverse-diffusion sampler euler|heun|dpm_solver [the config's]
+sampler_steps=""          # ... and its steps [the config's]
 compare=""                # another experiment (e.g. exp/baseline) shown side by side in RESULTS.md
 show_paper=true           # RESULTS.md shows the paper's EERs (VoxCeleb1-O) beside ours
 follow_logs=auto          # print a job's log (its progress bars) while it runs: auto (when stdout is a terminal), true, false
@@ -64,7 +66,8 @@ Options (defaults in brackets):
   --score-norm none|mean|asnorm   score normalisation of stage 5 [$score_norm]
   --cohort-utts N              training utterances in the mean/AS-norm cohort [$cohort_utts]
   --asnorm-top-n N             AS-norm's top-N cohort scores [$asnorm_top_n]
-  --model final|best           model scored by stage 5 [$model]
+  --model final|best           model scored by stage 5 and exported by stage 6 [$model]
+  --sampler NAME --sampler-steps N   sampler of stages 5-6: euler (the paper's), heun, dpm_solver [the config's]
   --compare EXP                experiment shown beside this one in RESULTS.md
   --show-paper true|false      show the paper's EERs in RESULTS.md [$show_paper]
   --follow-logs auto|true|false   show each job's log (job 1 of arrays) live [$follow_logs]"
@@ -75,6 +78,9 @@ Options (defaults in brackets):
 [ -n "$noisy_audio" ] || noisy_audio=$data/noisy_audio
 [ -n "$tag" ] || tag=$(basename "$config" .yaml)
 expdir=$exp/$tag
+sampler_args=()
+[ -z "$sampler" ] || sampler_args+=(--sampler "$sampler")
+[ -z "$sampler_steps" ] || sampler_args+=(--sampler-steps "$sampler_steps")
 
 corpus_args=(--voxceleb1-root "$voxceleb1_root" --trials-list "$trials_list"
              --musan-root "$musan_root" --rirs-root "$rirs_root" --nonspeech-root "$nonspeech_root")
@@ -181,7 +187,7 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     follow "$expdir/log/embed_$name.1.log" \
       $decode_cmd JOB=1:"$jobs" "$expdir/log/embed_$name.JOB.log" \
         python -m diffsv.bin.extract_embeddings --model "$expdir/$model.pt" "${args[@]}" --job JOB --threads 1 \
-          --segments "$segments" --segment-samples "$segment_samples"
+          --segments "$segments" --segment-samples "$segment_samples" "${sampler_args[@]}"
     for ((i = 0; i < ${#sets[@]}; i += 3)); do
       for n in $(seq "$jobs"); do cat "${sets[i + 2]}/xvector.$n.scp"; done | sort > "${sets[i + 2]}/xvector.scp.tmp"
       mv "${sets[i + 2]}/xvector.scp.tmp" "${sets[i + 2]}/xvector.scp"
@@ -223,6 +229,13 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
 fi
 
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
-  echo "$0: stage 6 (export) is not available in this version of diffsv" >&2
-  exit 1
+  echo "$0: stage 6: exporting $expdir/$model.pt (TorchScript, ONNX) to $expdir/export"
+  [ -f "$expdir/$model.pt" ] || { echo "$0: $expdir/$model.pt not found: run stage 4 first" >&2; exit 1; }
+  [ -f "$data/test/wav.scp" ] || { echo "$0: $data/test not found: run stage 1 first" >&2; exit 1; }
+  if [ -f "$expdir/export/export.json" ] && [ "$expdir/export/export.json" -nt "$expdir/$model.pt" ]; then
+    echo "$0: $expdir/export is newer than $expdir/$model.pt: nothing to do"
+  else
+    python -m diffsv.bin.export_model --model "$expdir/$model.pt" --data "$data/test" --out-dir "$expdir/export" \
+      --segment-samples "$segment_samples" "${sampler_args[@]}"
+  fi
 fi
