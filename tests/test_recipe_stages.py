@@ -1,5 +1,6 @@
-"""Stages 2-5 of egs/voxceleb_diffsv/run.sh on tiny corpora with a tiny model: outputs exist, are
-well-formed and consistent; stage 2 is independent of --nj; a killed training run resumes."""
+"""Stages 2-6 of egs/voxceleb_diffsv/run.sh on tiny corpora with a tiny model: outputs exist, are
+well-formed and consistent; stage 2 is independent of --nj; a killed training run resumes; the
+exports, the Python API and the diffsv command reproduce what the stages computed."""
 
 from __future__ import annotations
 
@@ -14,12 +15,19 @@ from pathlib import Path
 import kaldiio
 import numpy as np
 import pytest
+import soundfile
+import torch
+import torchaudio
 import yaml
 from corpus_trees import make_musan, make_nonspeech, make_rirs, make_voxceleb1, write_wav
 from training_helpers import tiny_experiment
 
+import diffsv
 from diffsv.config import to_dict
+from diffsv.data.audio import AudioError
 from diffsv.data.kaldi_dir import read_trials, read_utt2spk
+from diffsv.export import EmbeddingPipeline, ExportedRunner, example_inputs
+from diffsv.models.model_file import load_model_file
 from diffsv.training.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,6 +140,97 @@ def test_stage5_embeddings_scores_and_results(recipe: dict[str, Path]) -> None:
     assert (exp / "embeddings" / "test" / "xvector.scp").stat().st_mtime_ns == before
 
 
+def test_stage6_exports_match_pytorch(recipe: dict[str, Path]) -> None:
+    exp = recipe["exp"] / "tiny"
+    run_recipe("--stage", "6", "--stop-stage", "6", *recipe["common"])
+    export = exp / "export"
+    description = json.loads((export / "export.json").read_text())
+    assert description["inputs"]["wav"] == ["batch", 16000] and description["sampler"] == {"name": "euler", "steps": 2}
+    assert (export / "config.yaml").is_file()
+    model = load_model_file(exp / "final.pt")
+    wav, noise = (tensor.numpy() for tensor in example_inputs(model, 16000, batch=3, seed=9))
+    with torch.no_grad():
+        expected = EmbeddingPipeline(model)(torch.from_numpy(wav), torch.from_numpy(noise)).numpy()
+    for fmt, name in description["files"].items():
+        assert description["check"][fmt]["max_abs_diff"] <= 1e-4
+        np.testing.assert_allclose(ExportedRunner(fmt, export / name)(wav, noise), expected, atol=1e-4, rtol=0)
+    before = (export / "export.json").stat().st_mtime_ns
+    assert "nothing to do" in run_recipe("--stage", "6", "--stop-stage", "6", *recipe["common"]).stdout
+    assert (export / "export.json").stat().st_mtime_ns == before
+
+
+def test_api_reproduces_stage5_and_reads_any_rate_and_channels(recipe: dict[str, Path], tmp_path: Path) -> None:
+    exp, data = recipe["exp"] / "tiny", recipe["data"]
+    model = diffsv.load_model(exp)
+    assert (model.segments.segments, model.segments.segment_samples) == (4, 16000)
+    wav_scp = dict(line.split(maxsplit=1) for line in (data / "test" / "wav.scp").read_text().splitlines())
+    stage5 = dict(kaldiio.load_scp(str(exp / "embeddings" / "test" / "xvector.scp")))
+    ours = dict(model.embed_all(wav_scp.items()))  # keyed by utterance id, as stage 5 seeds its noise
+    for utt, embedding in ours.items():
+        np.testing.assert_allclose(embedding, stage5[utt], atol=1e-5, rtol=0)
+    scores = [line.split() for line in (exp / "scores" / "clean.score").read_text().splitlines()]
+    for enrol, test, value in scores[:5]:
+        assert model.similarity(ours[enrol], ours[test]) == pytest.approx(float(value), abs=1e-5)
+    threshold = json.loads((exp / "results.json").read_text())["clean"]["eer_threshold"]
+    assert model.threshold == threshold
+    first, second = (wav_scp[utt] for utt in list(wav_scp)[:2])
+    verdict = model.verify(first, second)
+    assert verdict.threshold == threshold and verdict.accepted == (verdict.score >= threshold)
+    again = model.embed(first)  # the noise is seeded by the audio: the same input, the same embedding
+    np.testing.assert_array_equal(again, model.embed(first))
+    assert model.verify(first, first).score == pytest.approx(model.similarity(again, again), abs=1e-12)
+    # Two identical channels embed as the mono file; another rate is resampled to the model's.
+    mono, rate = soundfile.read(first, dtype="float32")
+    soundfile.write(tmp_path / "stereo.wav", np.stack([mono, mono], axis=1), rate, subtype="FLOAT")
+    np.testing.assert_array_equal(model.embed(tmp_path / "stereo.wav"), model.embed(mono))
+    tones = np.sin(2 * np.pi * np.outer([440.0, 1250.0], np.arange(rate) / rate)).sum(0).astype(np.float32)
+    upsampled = torchaudio.functional.resample(torch.from_numpy(tones), rate, 44100).numpy()
+    back = model.load_audio(np.stack([upsampled, upsampled]), sample_rate=44100)
+    assert back.shape == tones.shape and np.abs(back - tones)[100:-100].max() < 0.01
+    with pytest.raises(AudioError, match="NaN"):
+        model.embed(np.full(16000, np.nan, dtype=np.float32))
+
+
+def test_command_line(recipe: dict[str, Path], tmp_path: Path) -> None:
+    exp, data = recipe["exp"] / "tiny", recipe["data"]
+
+    def diffsv_cli(*args: str, code: int = 0) -> subprocess.CompletedProcess:
+        result = subprocess.run([str(VENV_BIN / "diffsv"), *args], env=env(), capture_output=True, text=True)
+        assert result.returncode == code, result.stderr
+        return result
+
+    for command in ("embed", "score", "verify", "enhance"):
+        assert diffsv_cli(command, "--help").stdout.startswith(f"usage: diffsv {command}")
+    lines = (data / "test" / "wav.scp").read_text().splitlines()
+    first = lines[0].split()[1]
+    mono, rate = soundfile.read(first, dtype="float32")
+    stereo = write_wav(tmp_path / "stereo 22k.wav", 1.5, sample_rate=22050, channels=2, seed=3)
+    (tmp_path / "wav.scp").write_text("".join(line + "\n" for line in lines[:3]) + f"zz_extra {stereo}\n")
+    diffsv_cli("embed", str(tmp_path / "wav.scp"), str(tmp_path / "out.ark"), "--model", str(exp))
+    embedded = dict(kaldiio.load_scp(str(tmp_path / "out.scp")))
+    stage5 = dict(kaldiio.load_scp(str(exp / "embeddings" / "test" / "xvector.scp")))
+    assert list(embedded) == [line.split()[0] for line in lines[:3]] + ["zz_extra"]
+    assert embedded["zz_extra"].shape == (4, 16)
+    for utt in list(embedded)[:3]:
+        np.testing.assert_allclose(embedded[utt], stage5[utt], atol=1e-5, rtol=0)
+
+    trials = data / "test" / "trials"
+    result = diffsv_cli("score", str(trials), str(exp / "embeddings" / "test" / "xvector.scp"))
+    assert len(result.stdout.splitlines()) == len(trials.read_text().splitlines()) and "EER" in result.stderr
+
+    verdict = diffsv_cli("verify", first, str(stereo), "--model", str(exp)).stdout
+    assert ("same speaker" in verdict or "different speakers" in verdict) and "threshold" in verdict
+    diffsv_cli("enhance", first, str(tmp_path / "front end.png"), "--model", str(exp))
+    assert (tmp_path / "front end.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    missing = diffsv_cli("verify", str(tmp_path / "absent.wav"), first, "--model", str(exp), code=1).stderr
+    assert "absent.wav: no such file" in missing and "Traceback" not in missing
+    bad = diffsv_cli(
+        "embed", str(tmp_path / "wav.scp"), str(tmp_path / "x.ark"), "--model", str(exp), "--sampler", "ddim", code=1
+    )
+    assert "unknown sampler 'ddim'" in bad.stderr
+
+
 def test_stage5_mean_subtraction_and_asnorm(recipe: dict[str, Path]) -> None:
     exp = recipe["exp"] / "tiny"
     plain = (exp / "scores" / "clean.score").read_text()
@@ -154,6 +253,12 @@ def test_stage5_mean_subtraction_and_asnorm(recipe: dict[str, Path]) -> None:
     assert np.load(cohort / "mean.npy").shape == (16,)
     normed = (exp / "scores" / "clean.score").read_text()
     assert normed != plain and len(normed.splitlines()) == len(plain.splitlines())
+    # The API scores without a cohort: it subtracts the mean, but has no threshold for AS-normed scores.
+    model = diffsv.load_model(exp)
+    np.testing.assert_array_equal(model.mean, np.load(cohort / "mean.npy"))
+    assert model.threshold is None
+    with pytest.raises(ValueError, match="no threshold given"):
+        model.verify(np.ones(8000, dtype=np.float32), np.ones(8000, dtype=np.float32))
 
 
 def test_killed_training_resumes_from_its_last_checkpoint(recipe: dict[str, Path]) -> None:
