@@ -12,8 +12,10 @@ model file. Errors name the file and exit with status 1.
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +44,9 @@ def load(args: argparse.Namespace) -> SpeakerVerifier:
 
 
 def embed(args: argparse.Namespace) -> str:
+    """Embed every utterance of a Kaldi wav.scp (files, pipes or ark offsets; any sample rate) with the
+    experiment's test protocol. Writes OUTPUT (.ark) and its .scp; each entry is a (segments, dim)
+    matrix, its noise seeded by the utterance id exactly as recipe stage 5 seeds it."""
     from tqdm import tqdm
 
     from diffsv.data.kaldi_dir import read_wav_scp
@@ -56,6 +61,8 @@ def embed(args: argparse.Namespace) -> str:
 
 
 def score(args: argparse.Namespace) -> str:
+    """Score a trial list with cosine similarity of segment-averaged embeddings, as recipe stage 5 does.
+    Prints 'utt1 utt2 score' lines (or writes --output); with labelled trials also EER and minDCF."""
     from diffsv.metrics import verification_metrics
     from diffsv.scoring import embedding_table, load_embeddings, load_mean, read_trials, score_trials, write_scores
 
@@ -75,6 +82,8 @@ def score(args: argparse.Namespace) -> str:
 
 
 def verify(args: argparse.Namespace) -> str:
+    """Decide whether two recordings share a speaker: their score against the threshold (by default the
+    experiment's clean EER point). Prints the verdict, the score and the threshold."""
     result = load(args).verify(args.enrol, args.test, threshold=args.threshold)
     verdict = "same speaker" if result.accepted else "different speakers"
     print(f"{verdict}: score {result.score:.4f}, threshold {result.threshold:.4f}")
@@ -82,6 +91,8 @@ def verify(args: argparse.Namespace) -> str:
 
 
 def enhance(args: argparse.Namespace) -> str:
+    """Draw what Diff-SV's front end does to a recording: its noisy log-mel, the enhancer's prior and the
+    diffusion sampler's output, one above the other on one colour scale, as a PNG."""
     from matplotlib.figure import Figure
 
     from diffsv.utils.fileio import save_png
@@ -111,65 +122,73 @@ def enhance(args: argparse.Namespace) -> str:
     return f"wrote {args.output}"
 
 
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its handler (whose docstring is its --help text), a one-line summary, its arguments."""
+
+    handler: Callable[[argparse.Namespace], str]
+    summary: str
+    arguments: tuple[tuple[str, dict], ...]
+    uses_model: bool = True
+
+
+COMMANDS = {
+    "embed": Command(
+        embed,
+        "embed the utterances of a wav.scp into a Kaldi ark/scp",
+        (
+            ("wav_scp", {"type": Path, "help": "Kaldi wav.scp: 'utt rxspecifier' lines"}),
+            ("output", {"type": Path, "help": "embeddings archive to write (e.g. embeddings.ark)"}),
+        ),
+    ),
+    "score": Command(
+        score,
+        "score a trial list from embeddings",
+        (
+            ("trials", {"type": Path, "help": "Kaldi trials: 'utt1 utt2 [target|nontarget]'"}),
+            ("embeddings", {"type": Path, "help": "xvector.scp holding every trial's utterances"}),
+            ("--mean", {"type": Path, "help": "mean embedding (.npy) subtracted before scoring"}),
+            ("--output", {"type": Path, "help": "score file to write instead of printing"}),
+        ),
+        uses_model=False,
+    ),
+    "verify": Command(
+        verify,
+        "decide whether two recordings share a speaker",
+        (
+            ("enrol", {"type": Path, "help": "first recording (any format soundfile reads)"}),
+            ("test", {"type": Path, "help": "second recording"}),
+            ("--threshold", {"type": float, "help": "decision threshold [the experiment's EER threshold]"}),
+        ),
+    ),
+    "enhance": Command(
+        enhance,
+        "draw the front end's views of a recording as a PNG",
+        (
+            ("audio", {"type": Path, "help": "recording to show"}),
+            ("output", {"type": Path, "help": "PNG to write"}),
+        ),
+    ),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="diffsv", description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def command(
-        name: str, handler: Callable[[argparse.Namespace], str], summary: str, text: str
-    ) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=summary, description=f"{summary}.\n\n{text}")
-        sub.set_defaults(handler=handler)
-        return sub
-
-    sub = command(
-        "embed",
-        embed,
-        "embed the utterances of a wav.scp into a Kaldi ark/scp",
-        "Embed every utterance of a Kaldi wav.scp (files, pipes or ark offsets; any sample rate) with the\n"
-        "experiment's test protocol. Writes OUTPUT (.ark) and its .scp; each entry is a (segments, dim)\n"
-        "matrix, seeded by the utterance id exactly as recipe stage 5 does.",
-    )
-    sub.add_argument("wav_scp", type=Path, help="Kaldi wav.scp: 'utt rxspecifier' lines")
-    sub.add_argument("output", type=Path, help="embeddings archive to write (e.g. embeddings.ark)")
-    add_model_options(sub)
-
-    sub = command(
-        "score",
-        score,
-        "score a trial list from embeddings",
-        "Score a trial list with cosine similarity of segment-averaged embeddings, as recipe stage 5 does.\n"
-        "Prints 'utt1 utt2 score' lines (or writes --output); with labelled trials also EER and minDCF.",
-    )
-    sub.add_argument("trials", type=Path, help="Kaldi trials: 'utt1 utt2 [target|nontarget]'")
-    sub.add_argument("embeddings", type=Path, help="xvector.scp holding every trial's utterances")
-    sub.add_argument("--mean", type=Path, help="mean embedding (.npy) subtracted before scoring")
-    sub.add_argument("--output", type=Path, help="score file to write instead of printing")
-
-    sub = command(
-        "verify",
-        verify,
-        "decide whether two recordings share a speaker",
-        "Decide whether two recordings share a speaker: their score against the threshold (by default the\n"
-        "experiment's clean EER point).",
-    )
-    sub.add_argument("enrol", type=Path, help="first recording (any format soundfile reads)")
-    sub.add_argument("test", type=Path, help="second recording")
-    sub.add_argument("--threshold", type=float, help="decision threshold [the experiment's EER threshold]")
-    add_model_options(sub)
-
-    sub = command(
-        "enhance",
-        enhance,
-        "draw the front end's views of a recording as a PNG",
-        "Draw what Diff-SV's front end does to a recording: its noisy log-mel, the enhancer's prior and the\n"
-        "diffusion sampler's output, one above the other on one colour scale, as a PNG.",
-    )
-    sub.add_argument("audio", type=Path, help="recording to show")
-    sub.add_argument("output", type=Path, help="PNG to write")
-    add_model_options(sub)
+    for name, command in COMMANDS.items():
+        sub = commands.add_parser(
+            name,
+            help=command.summary,
+            description=f"{command.summary}.\n\n{inspect.cleandoc(command.handler.__doc__ or '')}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.set_defaults(handler=command.handler)
+        for flag, options in command.arguments:
+            sub.add_argument(flag, **options)
+        if command.uses_model:
+            add_model_options(sub)
     return parser
 
 
