@@ -231,6 +231,20 @@ def test_command_line(recipe: dict[str, Path], tmp_path: Path) -> None:
     assert "unknown sampler 'ddim'" in bad.stderr
 
 
+def test_stage5_embeds_again_only_when_the_sampler_changes(recipe: dict[str, Path]) -> None:
+    exp = recipe["exp"] / "tiny"
+    scp, record = exp / "embeddings" / "test" / "xvector.scp", exp / "embeddings" / "test" / "embedding.json"
+    euler_scores = (exp / "scores" / "clean.score").read_text()
+    run_recipe("--stage", "5", "--stop-stage", "5", *recipe["common"], "--sampler", "heun", "--sampler-steps", "1")
+    made = json.loads(record.read_text())
+    assert (made["sampler"], made["steps"], made["segments"]) == ("heun", 1, 4) and len(made["model_sha256"]) == 64
+    assert (exp / "scores" / "clean.score").read_text() != euler_scores
+    before = scp.stat().st_mtime_ns
+    run_recipe("--stage", "5", "--stop-stage", "5", *recipe["common"], "--sampler", "heun", "--sampler-steps", "1")
+    assert scp.stat().st_mtime_ns == before  # made as asked: not embedded again
+    assert diffsv.load_model(exp).model.config.diffusion.sampler == "heun"  # the API follows the record
+
+
 def test_stage5_mean_subtraction_and_asnorm(recipe: dict[str, Path]) -> None:
     exp = recipe["exp"] / "tiny"
     plain = (exp / "scores" / "clean.score").read_text()

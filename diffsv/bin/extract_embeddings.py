@@ -9,12 +9,15 @@ Each utterance becomes a (segments, dim) matrix (the reference protocol: 4 x 159
 that one process loads the model once for every test condition. With ``--job N`` the output is
 ``xvector.N.{ark,scp}``, for run.pl ``JOB=1:N`` jobs whose files the recipe then joins into
 ``xvector.scp``. Files are written under temporary names and renamed when complete. ``embedding.json``
-beside them records the protocol (model, segments, sampler) that ``diffsv.load_model`` reuses.
+beside them records how they were made (the model file and its SHA-256, segments, sampler), which
+``diffsv.load_model`` reuses and ``--list-stale`` compares, so that the recipe re-embeds a set only when
+the model, protocol or sampler has changed.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections.abc import Iterator
@@ -26,6 +29,7 @@ from tqdm import tqdm
 from diffsv.data.audio import AudioError
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir, read_wav_scp
 from diffsv.embedding import EMBEDDING_RECORD, Embedder, SegmentConfig, write_embeddings
+from diffsv.models.diffsv import DiffSV
 from diffsv.models.model_file import load_model_file
 from diffsv.models.samplers import SAMPLERS
 from diffsv.utils.checkpoint import CheckpointError
@@ -49,6 +53,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sampler-steps", type=int, help="sampler steps [the model's configured number]")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--threads", type=int, help="torch CPU threads (run.pl --num-threads)")
+    parser.add_argument(
+        "--list-stale",
+        action="store_true",
+        help="embed nothing; print the positions (1, 2, ...) of the --output-dir values whose embeddings are "
+        "missing or were made by another model file, protocol or sampler",
+    )
     args = parser.parse_args(argv)
     if len(args.output_dir) != len(args.data) or args.utterances and len(args.utterances) != len(args.data):
         parser.error("give one --output-dir (and, if any, one --utterances) per --data")
@@ -73,28 +83,63 @@ def embed_set(
     return f"{len(utts)} embeddings -> {scp}"
 
 
-def extract(args: argparse.Namespace) -> Iterator[str]:
-    """Load the model once, then embed each ``--data`` in turn, yielding its summary when written."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    use_cuda = torch.cuda.is_available() if args.device == "auto" else args.device == "cuda"
-    device = torch.device("cuda" if use_cuda else "cpu")
+def configured_model(args: argparse.Namespace) -> tuple[DiffSV, dict]:
+    """The model with the sampler overrides applied, and the record of how it embeds.
+
+    The record names the model file by content, so a retrained model makes old embeddings stale.
+    """
     model = load_model_file(args.model)
     diffusion = model.config.diffusion
     diffusion.sampler = args.sampler or diffusion.sampler
     diffusion.steps = args.sampler_steps or diffusion.steps
-    sample_rate = model.config.frontend.sample_rate
-    embedder = Embedder(model, device, SegmentConfig(args.segments, args.segment_samples), args.batch_size, args.seed)
-    subsets = args.utterances or [None] * len(args.data)
-    shape = f"({args.segments} x {model.embed_dim})"
+    digest = hashlib.sha256()
+    with open(args.model, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
     record = {
         "model": str(args.model.resolve()),
+        "model_sha256": digest.hexdigest(),
         "segments": args.segments,
         "segment_samples": args.segment_samples,
         "seed": args.seed,
         "sampler": diffusion.sampler,
         "steps": diffusion.steps,
     }
+    return model, record
+
+
+def _keys(path: Path) -> list[str]:
+    return sorted(line.split(maxsplit=1)[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+def stale_sets(args: argparse.Namespace) -> Iterator[str]:
+    """1-based positions of the ``--output-dir`` values without a complete xvector.scp made as asked.
+
+    Complete: its embedding.json equals this run's record and it holds exactly the utterances of the
+    set's ``--utterances`` list (or of its data directory).
+    """
+    _, record = configured_model(args)
+    subsets = args.utterances or [None] * len(args.data)
+    for position, (data, out, subset) in enumerate(zip(args.data, args.output_dir, subsets, strict=True), 1):
+        made, scp = out / EMBEDDING_RECORD, out / "xvector.scp"
+        current = scp.is_file() and made.is_file() and json.loads(made.read_text()) == record
+        if current:
+            current = _keys(scp) == _keys(subset or data / "utt2spk")
+        if not current:
+            yield str(position)
+
+
+def extract(args: argparse.Namespace) -> Iterator[str]:
+    """Load the model once, then embed each ``--data`` in turn, yielding its summary when written."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    use_cuda = torch.cuda.is_available() if args.device == "auto" else args.device == "cuda"
+    device = torch.device("cuda" if use_cuda else "cpu")
+    model, record = configured_model(args)
+    sample_rate = model.config.frontend.sample_rate
+    embedder = Embedder(model, device, SegmentConfig(args.segments, args.segment_samples), args.batch_size, args.seed)
+    subsets = args.utterances or [None] * len(args.data)
+    shape = f"({args.segments} x {model.embed_dim})"
     for data, out, subset in zip(args.data, args.output_dir, subsets, strict=True):
         summary = embed_set(embedder, data, out, subset, args.job, sample_rate)
         with atomic_open(out / EMBEDDING_RECORD) as handle:
@@ -105,6 +150,9 @@ def extract(args: argparse.Namespace) -> Iterator[str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        if args.list_stale:
+            print("\n".join(stale_sets(args)))
+            return 0
         for summary in extract(args):
             print(f"extract_embeddings: {summary}")
     except (DataDirError, AudioError, CheckpointError) as exc:

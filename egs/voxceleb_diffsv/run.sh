@@ -166,18 +166,22 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   [ -f "$expdir/$model.pt" ] || { echo "$0: $expdir/$model.pt not found: run stage 4 first" >&2; exit 1; }
   # embed NAME DATA_DIR LIST OUT [DATA_DIR LIST OUT ...]: embeddings of the utterances in each LIST (of
   # DATA_DIR) in OUT/xvector.scp, by one array of at most $nj jobs that each load the model once; logs
-  # $expdir/log/embed_NAME.JOB.log. An OUT with its xvector.scp already written is skipped.
+  # $expdir/log/embed_NAME.JOB.log. An OUT whose xvector.scp holds LIST's utterances, made by this model file
+  # with this protocol and sampler (its embedding.json says), is skipped; any other is embedded again.
   embed() {
-    local name=$1 sets=() args=() i n lines
-    shift
+    local name=$1 all=("${@:2}") check=() sets=() args=() stale i n lines
     jobs=$nj
-    while [ $# -gt 0 ]; do
-      if [ ! -f "$3/xvector.scp" ]; then
-        sets+=("$1" "$2" "$3")
-        lines=$(wc -l < "$2")
-        [ "$lines" -lt "$jobs" ] && jobs=$lines
-      fi
-      shift 3
+    for ((i = 0; i < ${#all[@]}; i += 3)); do
+      check+=(--data "${all[i]}" --utterances "${all[i + 1]}" --output-dir "${all[i + 2]}")
+    done
+    stale=$(python -m diffsv.bin.extract_embeddings --model "$expdir/$model.pt" "${check[@]}" --list-stale \
+              --segments "$segments" --segment-samples "$segment_samples" "${sampler_args[@]}")
+    for n in $stale; do
+      i=$(( (n - 1) * 3 ))
+      sets+=("${all[i]}" "${all[i + 1]}" "${all[i + 2]}")
+      rm -f "${all[i + 2]}/xvector.scp"
+      lines=$(wc -l < "${all[i + 1]}")
+      [ "$lines" -lt "$jobs" ] && jobs=$lines
     done
     [ ${#sets[@]} -gt 0 ] || return 0
     for ((i = 0; i < ${#sets[@]}; i += 3)); do
