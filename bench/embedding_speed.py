@@ -88,7 +88,7 @@ def measure(attention: str, sampler: str, steps: int, repeats: int) -> dict:
                 module.gain.fill_(0.1)
     if attention == "direct":
         model = with_direct_attention(model)
-    model.config.diffusion.sampler, model.config.diffusion.steps = sampler, steps
+    model.use_sampler(sampler, steps)
     wav = torch.randn(SEGMENTS, SEGMENT_SAMPLES) * 0.1
     noise = torch.randn(SEGMENTS, model.config.frontend.n_mels, model.frontend.num_frames(SEGMENT_SAMPLES))
     loaded = resident_mib()

@@ -86,7 +86,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     yardstick = None
     for name, steps in parse_samplers(args.samplers):
-        model.config.diffusion.sampler, model.config.diffusion.steps = name, steps
+        model.use_sampler(name, steps)
         results, per_utt = evaluate(model, args.data, conditions, segments, audio)
         clean = results.get("clean", float("nan"))
         noisy_avg = statistics.mean(results[c] for c in noisy) if noisy else float("nan")

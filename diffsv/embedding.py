@@ -29,6 +29,12 @@ class SegmentConfig:
     segments: int = 4
     segment_samples: int = 159_920
 
+    def __post_init__(self) -> None:
+        if self.segments < 1 or self.segment_samples < 1:
+            raise ValueError(
+                f"segments and segment samples must be at least 1, got {self.segments} x {self.segment_samples}"
+            )
+
 
 def utterance_segments(samples: np.ndarray, config: SegmentConfig) -> np.ndarray:
     """(segments, segment_samples) windows of one utterance."""

@@ -138,7 +138,10 @@ def export_model(
     checks = []
     for fmt in formats:
         path = out_dir / FILE_NAMES[fmt]
-        (export_torchscript if fmt == "torchscript" else export_onnx)(model, path, segment_samples)
+        try:
+            (export_torchscript if fmt == "torchscript" else export_onnx)(model, path, segment_samples)
+        except Exception as exc:  # the tracer and torch.export raise many types for graphs they cannot take
+            raise ExportError(f"{path}: {fmt} export failed: {exc}") from exc
         checks.append(check_export(model, fmt, path, wav, noise, tolerance))
     diffusion = model.config.diffusion
     description = {

@@ -28,7 +28,6 @@ from diffsv.data.audio import AudioError, read_audio
 from diffsv.embedding import EMBEDDING_RECORD, Embedder, SegmentConfig, utterance_generator
 from diffsv.models.diffsv import DiffSV
 from diffsv.models.model_file import load_model_file
-from diffsv.models.samplers import SAMPLERS
 from diffsv.results import CLEAN, EER_THRESHOLD_KEY
 from diffsv.scoring import SCORING_RECORD, embedding_table, load_mean
 
@@ -43,6 +42,11 @@ class Verification:
     score: float
     threshold: float
     accepted: bool  # True: the same speaker
+
+
+def audio_key(samples: np.ndarray) -> str:
+    """What seeds an input's starting noise: its content, so one input always gets one embedding."""
+    return hashlib.sha256(samples.tobytes()).hexdigest()
 
 
 def to_mono(samples: np.ndarray, source: str) -> np.ndarray:
@@ -101,7 +105,7 @@ class SpeakerVerifier:
     def embed(self, audio: AudioInput, sample_rate: int | None = None) -> np.ndarray:
         """(segments, embed_dim) float32 segment embeddings of one input."""
         samples = self.load_audio(audio, sample_rate)
-        ((_, embedding),) = self._embedder.embed([(hashlib.sha256(samples.tobytes()).hexdigest(), samples)])
+        ((_, embedding),) = self._embedder.embed([(audio_key(samples), samples)])
         return embedding
 
     def embed_all(self, inputs: Iterable[tuple[str, AudioInput]]) -> Iterator[tuple[str, np.ndarray]]:
@@ -115,7 +119,7 @@ class SpeakerVerifier:
             raise ValueError(f"{self.source}: a baseline model has no enhancer to show (architecture: baseline)")
         samples = self.load_audio(audio, sample_rate)
         device = next(model.parameters()).device
-        generator = utterance_generator(self._embedder.seed, hashlib.sha256(samples.tobytes()).hexdigest())
+        generator = utterance_generator(self._embedder.seed, audio_key(samples))
         with torch.no_grad():
             fbank = model.frontend(torch.from_numpy(samples)[None].to(device))
             noise = torch.randn(fbank.shape, generator=generator).to(device)
@@ -158,8 +162,16 @@ def find_model_file(source: Path) -> Path:
 
 
 def read_record(path: Path) -> dict:
-    """A record stage 5 wrote, or {} for an experiment not scored yet."""
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    """A record stage 5 wrote, or {} for an experiment not scored yet; ValueError naming a corrupt one."""
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc}); re-run stage 5 to rewrite it") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: expected a JSON object; re-run stage 5 to rewrite it")
+    return record
 
 
 def read_threshold(exp_dir: Path, scoring: dict) -> float | None:
@@ -167,7 +179,7 @@ def read_threshold(exp_dir: Path, scoring: dict) -> float | None:
     path = exp_dir / "results.json"
     if scoring.get("asnorm_cohort") or not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8")).get(CLEAN, {}).get(EER_THRESHOLD_KEY)
+    return read_record(path).get(CLEAN, {}).get(EER_THRESHOLD_KEY)
 
 
 def load_model(
@@ -190,14 +202,13 @@ def load_model(
     record = read_record(exp_dir / "embeddings" / "test" / EMBEDDING_RECORD)
     scoring = read_record(exp_dir / "scores" / SCORING_RECORD)
     model = load_model_file(model_file)
-    diffusion = model.config.diffusion
-    if sampler is not None and sampler not in SAMPLERS:
-        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
-    diffusion.sampler = sampler or record.get("sampler", diffusion.sampler)
-    diffusion.steps = steps or record.get("steps", diffusion.steps)
+    model.use_sampler(record.get("sampler"), record.get("steps"))
+    model.use_sampler(sampler, steps)
     protocol = SegmentConfig(
-        segments or record.get("segments", SegmentConfig.segments),
-        segment_samples or record.get("segment_samples", SegmentConfig.segment_samples),
+        segments if segments is not None else record.get("segments", SegmentConfig.segments),
+        segment_samples
+        if segment_samples is not None
+        else record.get("segment_samples", SegmentConfig.segment_samples),
     )
     mean = load_mean(scoring["mean"]) if scoring.get("mean") else None
     if device == "auto":

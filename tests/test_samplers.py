@@ -90,3 +90,38 @@ def test_model_sampler_follows_the_config_and_rejects_unknown_names() -> None:
         diffusion.sample(mu, noise, 3, "ddim")
     with pytest.raises(ValueError, match="at least 1"):
         sample(gaussian_score, SCHEDULE, mu, noise, "heun", 0)
+
+
+def test_bad_sampler_settings_are_refused_where_they_are_given(tmp_path) -> None:
+    from training_helpers import tiny_experiment
+
+    from diffsv.bin import extract_embeddings
+    from diffsv.config import ConfigError, load_config
+    from diffsv.models import DiffSV, ModelConfig
+
+    model = DiffSV(tiny_experiment().model)
+    with pytest.raises(ValueError, match="at least 1, got 0"):
+        model.use_sampler("heun", 0)
+    with pytest.raises(ValueError, match="unknown sampler 'ddim'"):
+        model.use_sampler("ddim")
+    model.use_sampler(steps=5)
+    assert (model.config.diffusion.sampler, model.config.diffusion.steps) == ("euler", 5)
+    config = tmp_path / "model.yaml"
+    config.write_text("diffusion:\n  steps: 0\n")
+    with pytest.raises(ConfigError, match="diffusion.*at least 1"):
+        load_config(config, ModelConfig)
+    with pytest.raises(SystemExit) as exit_info:
+        extract_embeddings.parse_args(["--model", "m.pt", "--data", "d", "--output-dir", "o", "--sampler-steps", "0"])
+    assert exit_info.value.code == 2
+
+
+def test_corrupt_stage5_records(tmp_path) -> None:
+    from diffsv.bin.extract_embeddings import read_record as read_embedding_record
+    from diffsv.inference import read_record
+
+    broken = tmp_path / "scoring.json"
+    broken.write_text('{"mean": ')
+    with pytest.raises(ValueError, match=f"{broken}: not valid JSON"):
+        read_record(broken)
+    assert read_record(tmp_path / "absent.json") == {}
+    assert read_embedding_record(broken) is None  # the set is embedded again and the record rewritten

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from diffsv.bin.extract_embeddings import positive_int
 from diffsv.data.audio import AudioError
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir
 from diffsv.embedding import SegmentConfig, utterance_generator, utterance_segments
@@ -38,12 +39,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", type=Path, required=True, help="model file (final.pt, best.pt, imported)")
     parser.add_argument("--data", type=Path, required=True, help="test data directory whose audio checks the exports")
     parser.add_argument("--out-dir", type=Path, required=True, help="export directory (e.g. exp/diffsv/export)")
-    parser.add_argument("--segment-samples", type=int, default=SegmentConfig.segment_samples)
+    parser.add_argument("--segment-samples", type=positive_int, default=SegmentConfig.segment_samples)
     parser.add_argument("--check-utterances", type=int, default=4, help="test utterances embedded by the check")
     parser.add_argument("--formats", default=",".join(FORMATS), help=f"comma-separated: {', '.join(FORMATS)}")
     parser.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed embedding difference")
     parser.add_argument("--sampler", choices=SAMPLERS, help="sampler to export [the model's configured one]")
-    parser.add_argument("--sampler-steps", type=int, help="its steps [the model's configured number]")
+    parser.add_argument("--sampler-steps", type=positive_int, help="its steps [the model's configured number]")
     parser.add_argument("--seed", type=int, default=0, help="seeds the check's starting noise, as in stage 5")
     args = parser.parse_args(argv)
     args.formats = tuple(args.formats.split(","))
@@ -72,16 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         model = load_model_file(args.model)
-        diffusion = model.config.diffusion
-        diffusion.sampler = args.sampler or diffusion.sampler
-        diffusion.steps = args.sampler_steps or diffusion.steps
+        model.use_sampler(args.sampler, args.sampler_steps)
         wav, noise = check_audio(model, args.data, args.check_utterances, args.segment_samples, args.seed)
         with atomic_directory(args.out_dir) as tmp:
             checks = export_model(model, tmp, args.segment_samples, wav, noise, args.formats, args.tolerance)
             config = args.model.parent / "config.yaml"
             if config.is_file():
                 shutil.copy(config, tmp / "config.yaml")
-    except (DataDirError, AudioError, CheckpointError, ExportError) as exc:
+    except (DataDirError, AudioError, CheckpointError, ExportError, OSError) as exc:
         print(f"export_model: {exc}", file=sys.stderr)
         return 1
     for check in checks:

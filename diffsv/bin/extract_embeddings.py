@@ -36,6 +36,17 @@ from diffsv.utils.checkpoint import CheckpointError
 from diffsv.utils.fileio import atomic_open
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, required=True, help="model file (final.pt, best.pt, imported)")
@@ -45,12 +56,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--utterances", type=Path, action="append", help="a wav.scp subset to embed (one job's share); one per --data"
     )
     parser.add_argument("--job", type=int, help="job number: writes xvector.JOB.{ark,scp}")
-    parser.add_argument("--segments", type=int, default=SegmentConfig.segments)
-    parser.add_argument("--segment-samples", type=int, default=SegmentConfig.segment_samples)
+    parser.add_argument("--segments", type=positive_int, default=SegmentConfig.segments)
+    parser.add_argument("--segment-samples", type=positive_int, default=SegmentConfig.segment_samples)
     parser.add_argument("--batch-size", type=int, default=8, help="segments per forward pass")
     parser.add_argument("--seed", type=int, default=0, help="seeds the sampler's starting noise per utterance")
     parser.add_argument("--sampler", choices=SAMPLERS, help="reverse-diffusion sampler [the model's configured one]")
-    parser.add_argument("--sampler-steps", type=int, help="sampler steps [the model's configured number]")
+    parser.add_argument("--sampler-steps", type=positive_int, help="sampler steps [the model's configured number]")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--threads", type=int, help="torch CPU threads (run.pl --num-threads)")
     parser.add_argument(
@@ -89,9 +100,8 @@ def configured_model(args: argparse.Namespace) -> tuple[DiffSV, dict]:
     The record names the model file by content, so a retrained model makes old embeddings stale.
     """
     model = load_model_file(args.model)
+    model.use_sampler(args.sampler, args.sampler_steps)
     diffusion = model.config.diffusion
-    diffusion.sampler = args.sampler or diffusion.sampler
-    diffusion.steps = args.sampler_steps or diffusion.steps
     digest = hashlib.sha256()
     with open(args.model, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -108,6 +118,14 @@ def configured_model(args: argparse.Namespace) -> tuple[DiffSV, dict]:
     return model, record
 
 
+def read_record(path: Path) -> dict | None:
+    """A set's embedding.json, or None if it is missing or unreadable (the set is then embedded again)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def _keys(path: Path) -> list[str]:
     return sorted(line.split(maxsplit=1)[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
 
@@ -122,7 +140,7 @@ def stale_sets(args: argparse.Namespace) -> Iterator[str]:
     subsets = args.utterances or [None] * len(args.data)
     for position, (data, out, subset) in enumerate(zip(args.data, args.output_dir, subsets, strict=True), 1):
         made, scp = out / EMBEDDING_RECORD, out / "xvector.scp"
-        current = scp.is_file() and made.is_file() and json.loads(made.read_text()) == record
+        current = scp.is_file() and read_record(made) == record
         if current:
             current = _keys(scp) == _keys(subset or data / "utt2spk")
         if not current:
@@ -155,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         for summary in extract(args):
             print(f"extract_embeddings: {summary}")
-    except (DataDirError, AudioError, CheckpointError) as exc:
+    except (DataDirError, AudioError, CheckpointError, OSError) as exc:
         print(f"extract_embeddings: {exc}", file=sys.stderr)
         return 1
     return 0

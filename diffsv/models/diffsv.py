@@ -12,6 +12,7 @@ from diffsv.models.diffusion import DiffusionConfig, MeanRevertingDiffusion
 from diffsv.models.enhancer import EnhancerConfig, TransformerEnhancer
 from diffsv.models.extractor import ExtractorConfig, SEResNetExtractor
 from diffsv.models.frontend import FrontendConfig, LogMelFrontend
+from diffsv.models.samplers import SAMPLERS
 from diffsv.models.score_network import ScoreNetwork, ScoreNetworkConfig
 
 
@@ -46,6 +47,16 @@ class DiffSV(nn.Module):
     @property
     def embed_dim(self) -> int:
         return self.config.extractor.embed_dim
+
+    def use_sampler(self, sampler: str | None = None, steps: int | None = None) -> None:
+        """Draw z0 with ``sampler``/``steps`` from now on (None keeps the configured one); ValueError if unknown."""
+        if sampler is not None and sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+        if steps is not None and steps < 1:
+            raise ValueError(f"sampler steps must be at least 1, got {steps}")
+        diffusion = self.config.diffusion
+        diffusion.sampler = sampler if sampler is not None else diffusion.sampler
+        diffusion.steps = steps if steps is not None else diffusion.steps
 
     def extractor_inputs(
         self, fbank: torch.Tensor, init_noise: torch.Tensor | None = None, steps: int | None = None

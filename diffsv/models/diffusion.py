@@ -27,6 +27,10 @@ class DiffusionConfig:
     t_epsilon: float = 1e-5
     sampler: SamplerName = "euler"
 
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise ValueError(f"steps must be at least 1, got {self.steps}")
+
 
 class MeanRevertingDiffusion(nn.Module):
     """Owns the score network; provides the training loss and the reverse-time samplers (``samplers``)."""
