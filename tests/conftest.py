@@ -1,11 +1,15 @@
-"""Shared test fixtures: paths of the repository and the read-only reference data."""
+"""Shared test fixtures: paths of the repository, the read-only reference data, and the schedulers
+(a real single-node Slurm cluster, a fake grid engine) that utils/slurm.pl and queue.pl submit to."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from slurm_cluster import ClusterUnavailable, SlurmCluster, start
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO.parent / "shared" / "reference"
@@ -19,3 +23,23 @@ def reference_dir() -> Path:
             pytest.fail(f"reference fixtures missing at {REFERENCE}")
         pytest.skip(f"reference fixtures not found at {REFERENCE}")
     return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
+    """A single-node Slurm cluster for the session, torn down by its daemons' pids; skipped with the
+    reason when Slurm is not installed or does not come up."""
+    try:
+        cluster = start(tmp_path_factory.mktemp("slurm"))
+    except ClusterUnavailable as err:
+        pytest.skip(f"no Slurm cluster: {err}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def fake_sge(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment under which queue.pl submits to tests/fake_sge's qsub (state in a fresh directory)."""
+    state = tmp_path_factory.mktemp("fake_sge")
+    fakes = Path(__file__).resolve().parent / "fake_sge"
+    return dict(os.environ, PATH=f"{fakes}:{os.environ['PATH']}", FAKE_SGE_DIR=str(state))

@@ -1,12 +1,11 @@
 #!/usr/bin/env python3
-"""Kaldi-style job runner behind utils/run.pl (stdlib only, so any python3 can run it).
+"""Kaldi-style job batches and the local backend behind utils/run.pl (stdlib only, so any python3 runs it).
 
-    run.pl [options] [JOB=1:N] LOG command args...
-
-Runs ``command args...`` through ``bash -c`` once per index of ``JOB=1:N`` (any variable name,
-e.g. ``TASK=1:4``; ``JOB=3`` runs index 3 only; no range runs one job). Every occurrence of the
-variable name in LOG and in the arguments is replaced by the index, as Kaldi's run.pl does.
-Each job's stdout and stderr go to its log (parent directories created), framed as Kaldi frames them:
+A batch is what ``run.pl [options] [JOB=1:N] LOG command args...`` asks for (parsed by jobcli.py): the
+command is run through ``bash -c`` once per index of ``JOB=1:N`` (any variable name, e.g. ``TASK=1:4``;
+``JOB=3`` runs index 3 only; no range runs one job), every occurrence of the variable name in LOG and in
+the arguments replaced by the index, as Kaldi's run.pl does. Each job's stdout and stderr go to its log
+(parent directories created), framed as Kaldi frames them:
 
     # <command line>
     # Started at <date> on <host>
@@ -16,11 +15,8 @@ Each job's stdout and stderr go to its log (parent directories created), framed 
     # Ended (code <status>) at <date>, elapsed time <seconds> seconds
 
 where a job killed by signal N ends ``(code 128+N; signal N)``. Options (see ``OPTIONS``) form a table
-keyed by ``Option.dest`` so that every ``Backend`` maps the same request onto its own scheduler; only
-``LocalBackend`` exists so far.
-
-Exit status: 0 when every job succeeds, 1 when any fails (each failed log is named on stderr),
-2 for a usage error, 128 + signal number when interrupted by SIGINT or SIGTERM.
+keyed by ``Option.dest`` so that every ``Backend`` maps the same request onto its own scheduler:
+``LocalBackend`` here runs jobs on this machine; jobqueue.py submits them to Slurm or grid engine.
 """
 
 from __future__ import annotations
@@ -35,6 +31,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -46,6 +43,10 @@ KILL_GRACE_S = 3.0
 
 class UsageError(Exception):
     """A malformed command line: ``(message, script)``, reported on stderr with exit status 2."""
+
+
+class BackendError(Exception):
+    """A backend could not run the batch at all (e.g. the scheduler refused it); reported with exit status 1."""
 
 
 class Interrupted(Exception):
@@ -98,9 +99,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--gpu", "gpu", _non_negative_int, "GPUs per job (accepted; the local backend does not assign GPUs)"),
     Option("--mem", "mem", _non_empty, "memory per job, e.g. 4G (ignored by the local backend)"),
     Option("--time", "time", _non_empty, "wall-clock limit per job, e.g. 2:00:00 (ignored by the local backend)"),
-    Option("--max-jobs-run", "max_jobs_run", _positive_int, "jobs run at once (default: number of CPUs)"),
+    Option("--max-jobs-run", "max_jobs_run", _positive_int, "jobs run at once (local default: number of CPUs)"),
+    Option("--num-nodes", "num_nodes", _positive_int, "nodes per job, for multi-node training (Slurm only)"),
 )
-_OPTIONS_BY_FLAG: dict[str, Option] = {option.flag: option for option in OPTIONS}
 
 
 @dataclass
@@ -112,6 +113,7 @@ class JobOptions:
     mem: str | None = None
     time: str | None = None
     max_jobs_run: int | None = None
+    num_nodes: int = 1
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,8 @@ class Batch:
     start: int = 1
     end: int = 1
     options: JobOptions = field(default_factory=JobOptions)
+    # The ``Option.dest`` of every option given on the command line (a site config may default the rest).
+    given: set[str] = field(default_factory=set)
 
     def jobs(self) -> Iterator[Job]:
         """Yield the jobs in index order, substituting the variable name literally as Kaldi does."""
@@ -208,6 +212,13 @@ class Backend(ABC):
     # The script users put in cmd.sh for this backend, used to prefix messages as Kaldi's do.
     script: ClassVar[str]
 
+    @classmethod
+    def create(cls, config: str | None) -> Backend:
+        """The backend for a run; ``config`` is the ``--config`` file of the queue backends."""
+        if config is not None:
+            raise UsageError("takes no --config (it runs jobs on this machine)", cls.script)
+        return cls()
+
     @abstractmethod
     def run(self, batch: Batch) -> list[JobResult]:
         """Run every job of ``batch`` to completion and return their results."""
@@ -222,11 +233,30 @@ class _Running:
     started: float
 
 
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _no_op(signum: int, frame: object) -> None:
-    """Handler for signals that stay blocked and are taken with sigwait(); see ``LocalBackend.run``."""
+    """Handler for signals that stay blocked and are taken with sigwait(); see ``synchronous_signals``."""
+
+
+@contextmanager
+def synchronous_signals(signums: Sequence[signal.Signals]) -> Iterator[set[signal.Signals]]:
+    """Block ``signums`` so that they are taken only by sigwait()/sigtimedwait(); yield the original mask.
+
+    A signal then can never strike while a job is half-started or half-reaped, and one arriving between
+    checks stays pending rather than being lost. No-op handlers are installed because BSD kernels discard
+    a blocked signal whose disposition is to ignore it (SIGCHLD by default, SIGINT in background jobs).
+    """
+    handlers = {signum: signal.signal(signum, _no_op) for signum in signums}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, signums)
+    try:
+        yield mask
+    finally:
+        # Unblock first so that signals still pending reach the no-op handlers, not the originals.
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
 
 
 class LocalBackend(Backend):
@@ -238,19 +268,20 @@ class LocalBackend(Backend):
     def run(self, batch: Batch) -> list[JobResult]:
         """Start jobs as slots free up; on SIGINT/SIGTERM kill the running ones and raise ``Interrupted``.
 
-        SIGCHLD, SIGINT and SIGTERM are blocked and taken synchronously with sigwait(), so a signal
-        can never strike while a job is half-started or half-reaped, and one arriving between checks
-        stays pending rather than being lost. Handlers are installed because BSD kernels discard a
-        blocked signal whose disposition is to ignore it (SIGCHLD by default, SIGINT in background jobs).
+        SIGCHLD, SIGINT and SIGTERM are taken synchronously (``synchronous_signals``).
         """
+        if batch.options.num_nodes > 1:
+            raise UsageError(
+                f"runs jobs on this machine only, not on {batch.options.num_nodes} nodes "
+                "(set a Slurm backend in cmd.sh, or run on each node with torchrun's --node-rank)",
+                self.script,
+            )
         limit = batch.options.max_jobs_run or default_parallelism()
         pending = deque(batch.jobs())
         running: list[_Running] = []
         results: list[JobResult] = []
-        watched = (signal.SIGCHLD, *_STOP_SIGNALS)
-        handlers = {signum: signal.signal(signum, _no_op) for signum in watched}
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, watched)
-        try:
+        watched = (signal.SIGCHLD, *STOP_SIGNALS)
+        with synchronous_signals(watched) as mask:
             while pending or running:
                 while pending and len(running) < limit:
                     job = pending.popleft()
@@ -262,17 +293,12 @@ class LocalBackend(Backend):
                 finished = [each for each in running if each.process.poll() is not None]
                 if running and not finished:
                     signum = signal.sigwait(watched)
-                    if signum in _STOP_SIGNALS:
+                    if signum in STOP_SIGNALS:
                         self._kill(running, batch.options)
                         raise Interrupted(signum)
                 for each in finished:
                     running.remove(each)
                     results.append(self._finish(each, batch.options))
-        finally:
-            # Unblock first so that signals still pending reach the no-op handlers, not the originals.
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            for signum, handler in handlers.items():
-                signal.signal(signum, handler)
         return results
 
     def _start(self, job: Job, mask: set[signal.Signals]) -> _Running | None:
@@ -332,100 +358,3 @@ def _signal_group(pgid: int, signum: int) -> None:
         os.killpg(pgid, signum)
     except ProcessLookupError:
         pass
-
-
-BACKENDS: dict[str, type[Backend]] = {LocalBackend.name: LocalBackend}
-
-# JOB=1:20 or JOB=3; the name follows Kaldi (a shell-variable-like word).
-_RANGE = re.compile(r"([A-Za-z_]\w*)=(\d+)(?::(\d+))?")
-
-
-def usage(script: str) -> str:
-    """The help text, built from the option table."""
-    lines = [f"usage: {script} [options] [JOB=1:N] LOG command args...", "options:"]
-    lines += [f"  {option.flag} VALUE".ljust(24) + option.help for option in OPTIONS]
-    lines.append("  --backend NAME".ljust(24) + f"where jobs run: {', '.join(BACKENDS)} (set by the wrapper script)")
-    return "\n".join(lines)
-
-
-def parse_args(argv: Sequence[str]) -> tuple[Backend, Batch] | None:
-    """Parse run.pl arguments; options and the job range may come in any order before LOG.
-
-    Returns None when help was asked for. Raises ``UsageError`` (carrying the script name to report
-    under) for anything malformed, including options no backend knows, so typos never pass silently.
-    """
-    args = list(argv)
-    backend: type[Backend] = LocalBackend
-    batch = Batch(log_template="", args=[])
-    while args and (args[0].startswith("-") or (batch.var is None and _RANGE.fullmatch(args[0]))):
-        arg = args.pop(0)
-        if arg in ("-h", "--help"):
-            return None
-        match = _RANGE.fullmatch(arg)
-        if match:
-            batch.var, batch.start = match.group(1), int(match.group(2))
-            batch.end = int(match.group(3) or match.group(2))
-            if not 1 <= batch.start <= batch.end:
-                raise UsageError(f"invalid job range {arg}: need 1 <= start <= end", backend.script)
-            continue
-        flag, has_value, value = arg.partition("=")
-        if not has_value:
-            if not args:
-                raise UsageError(f"option {flag} needs a value", backend.script)
-            value = args.pop(0)
-        if flag == "--backend":
-            if value not in BACKENDS:
-                raise UsageError(f"unknown backend '{value}' (known: {', '.join(BACKENDS)})", backend.script)
-            backend = BACKENDS[value]
-            continue
-        option = _OPTIONS_BY_FLAG.get(flag)
-        if option is None:
-            raise UsageError(f"unknown option {flag}", backend.script)
-        try:
-            setattr(batch.options, option.dest, option.parse(value))
-        except ValueError as err:
-            raise UsageError(f"invalid value '{value}' for {flag}: {err}", backend.script) from None
-    if len(args) < 2:
-        raise UsageError("need a log file and a command", backend.script)
-    batch.log_template, batch.args = args[0], args[1:]
-    if batch.var is not None and batch.end > batch.start and batch.var not in batch.log_template:
-        raise UsageError(
-            f"{batch.end - batch.start + 1} jobs would share the log file {batch.log_template} "
-            f"(put {batch.var} in its name)",
-            backend.script,
-        )
-    return backend(), batch
-
-
-def report(script: str, batch: Batch, results: Sequence[JobResult]) -> int:
-    """Name every failed log on stderr, as Kaldi's run.pl names its one; return the exit status."""
-    failed = sorted((result for result in results if result.status != 0), key=lambda result: result.job.index)
-    for result in failed:
-        print(f"{script}: {len(failed)} / {len(results)} failed, log is in {result.job.log}", file=sys.stderr)
-    if failed and batch.var is None and "JOB" in batch.log_template:
-        print(f"{script}: probably you forgot to put JOB=1:$nj in your script.", file=sys.stderr)
-    return EXIT_FAILED if failed else 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status described in the module docstring."""
-    try:
-        parsed = parse_args(sys.argv[1:] if argv is None else argv)
-    except UsageError as err:
-        message, script = err.args
-        print(f"{script}: {message} (see {script} --help)", file=sys.stderr)
-        return EXIT_USAGE
-    if parsed is None:
-        print(usage(LocalBackend.script))
-        return 0
-    backend, batch = parsed
-    try:
-        results = backend.run(batch)
-    except Interrupted as err:
-        print(f"{backend.script}: interrupted by {err}; running jobs were killed", file=sys.stderr)
-        return 128 + err.signum
-    return report(backend.script, batch, results)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
