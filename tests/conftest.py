@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from slurm_cluster import ClusterUnavailable, SlurmCluster, start
 
 REPO = Path(__file__).resolve().parents[1]

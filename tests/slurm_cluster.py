@@ -46,7 +46,7 @@ class SlurmCluster:
         for pid in pids:
             _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
             time.sleep(0.1)
         for pid in pids:
             _signal(pid, signal.SIGKILL)
@@ -76,7 +76,8 @@ def _signal(pid: int, signum: int) -> None:
         pass
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie (a killed orphan may wait a moment for its reaper)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except FileNotFoundError:
@@ -84,7 +85,8 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -95,8 +97,8 @@ def _config(root: Path, user: str) -> str:
     # several single-CPU tasks at once and ask for --mem.
     return f"""ClusterName=diffsvtest
 SlurmctldHost=localhost(127.0.0.1)
-SlurmctldPort={_free_port()}
-SlurmdPort={_free_port()}
+SlurmctldPort={free_port()}
+SlurmdPort={free_port()}
 AuthType=auth/munge
 AuthInfo=socket={root}/munge/socket
 CredType=cred/munge

@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from slurm_cluster import SlurmCluster
+from slurm_cluster import SlurmCluster, alive, free_port
 
 UTILS = Path(__file__).resolve().parents[1] / "utils"
 
@@ -196,14 +195,6 @@ def test_lost_task_fails_named(tmp_path: Path, scheduler: Scheduler) -> None:
     assert framed(tmp_path / "log/l.1.log") == ["done"]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_interruption_cancels_the_array(tmp_path: Path, scheduler: Scheduler, signum: signal.Signals) -> None:
     (tmp_path / "pids").mkdir()
@@ -223,7 +214,68 @@ def test_interruption_cancels_the_array(tmp_path: Path, scheduler: Scheduler, si
     assert "interrupted" in stderr
     sleepers = [int(path.read_text()) for path in pid_files]
     deadline = time.monotonic() + 30
-    while (any(_alive(pid) for pid in sleepers) or scheduler.queued()) and time.monotonic() < deadline:
+    while (any(alive(pid) for pid in sleepers) or scheduler.queued()) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not any(_alive(pid) for pid in sleepers)
+    assert not any(alive(pid) for pid in sleepers)
     assert scheduler.queued() == ""
+
+
+# ---- torchrun inside a job (utils/torchrun.sh) ----------------------------------------------------
+
+VENV_BIN = UTILS.parent / "tools" / "venv" / "bin"
+# Every process adds its rank + 1 across the group and reports what it saw.
+DDP_SCRIPT = """
+import os
+import torch
+import torch.distributed as dist
+dist.init_process_group("gloo")
+total = torch.tensor([dist.get_rank() + 1.0])
+dist.all_reduce(total)
+line = f"rank {dist.get_rank()} of {dist.get_world_size()} on node {os.environ['GROUP_RANK']}: sum {total.item():g}"
+os.write(1, (line + "\\n").encode())  # one write: the two processes share the log
+dist.destroy_process_group()
+"""
+
+
+def _ddp_lines(log: Path) -> list[str]:
+    return sorted(line for line in log.read_text().splitlines() if line.startswith("rank "))
+
+
+def test_torchrun_runs_inside_a_slurm_job(tmp_path: Path, slurm_cluster: SlurmCluster) -> None:
+    (tmp_path / "ddp.py").write_text(DDP_SCRIPT)
+    env = dict(slurm_cluster.env, PATH=f"{VENV_BIN}:{slurm_cluster.env['PATH']}")
+    torchrun = [
+        str(UTILS / "torchrun.sh"),
+        "--nnodes",
+        "1",
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        str(free_port()),
+    ]
+    result = Scheduler("slurm.pl", env).run(tmp_path, "--num-threads", "2", "log/ddp.log", *torchrun, "ddp.py")
+    assert result.returncode == 0, result.stderr + (tmp_path / "log/ddp.log").read_text()
+    assert _ddp_lines(tmp_path / "log/ddp.log") == [f"rank {rank} of 2 on node 0: sum 3" for rank in (0, 1)]
+
+
+def test_torchrun_spans_the_nodes_of_a_slurm_allocation(tmp_path: Path) -> None:
+    # A two-node allocation as Slurm describes it to the batch script; srun and scontrol are stand-ins
+    # (tests/fake_slurm) because the test cluster has one node. torchrun itself is real.
+    (tmp_path / "ddp.py").write_text(DDP_SCRIPT)
+    fakes = Path(__file__).resolve().parent / "fake_slurm"
+    env = dict(
+        os.environ,
+        PATH=f"{fakes}:{VENV_BIN}:{os.environ['PATH']}",
+        SLURM_JOB_NUM_NODES="2",
+        SLURM_JOB_NODELIST="localhost,node2",
+        SLURM_CPUS_PER_TASK="2",
+        FAKE_SLURM_LOG=str(tmp_path / "srun.log"),
+    )
+    command = [str(UTILS / "torchrun.sh"), "--nnodes", "2", "--nproc-per-node", "1"]
+    command += ["--master-port", str(free_port()), "ddp.py"]
+    with open(tmp_path / "out.log", "w") as out:
+        done = subprocess.run(command, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=120)
+    assert done.returncode == 0, (tmp_path / "out.log").read_text()
+    assert _ddp_lines(tmp_path / "out.log") == [f"rank {rank} of 2 on node {rank}: sum 3" for rank in (0, 1)]
+    [srun] = (tmp_path / "srun.log").read_text().splitlines()
+    assert srun.startswith("--nodes=2 --ntasks=2 --ntasks-per-node=1 --cpus-per-task=2 ")

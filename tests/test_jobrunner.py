@@ -1,4 +1,4 @@
-"""Kaldi-style helpers in utils/: run.pl (jobrunner.py), split_scp.pl, utt2spk<->spk2utt, parse_options.sh.
+"""Kaldi-style helpers in utils/: run.pl (jobcli.py, jobrunner.py), split_scp.pl, utt2spk<->spk2utt, parse_options.sh.
 
 Everything is driven through the scripts, as recipes call them, in a temporary directory.
 """
@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from slurm_cluster import alive
 
 UTILS = Path(__file__).resolve().parents[1] / "utils"
 
@@ -140,15 +141,6 @@ def test_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
     assert not (tmp_path / "log").exists()
 
 
-def _alive(pid: int) -> bool:
-    """Whether a process exists and is not a zombie (a killed orphan may wait a moment for its reaper)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_kills_running_jobs(tmp_path: Path, signum: signal.Signals) -> None:
     (tmp_path / "pids").mkdir()
@@ -173,9 +165,9 @@ def test_signal_kills_running_jobs(tmp_path: Path, signum: signal.Signals) -> No
     assert "interrupted" in stderr
     sleepers = [int(path.read_text()) for path in pid_files]
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in sleepers) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in sleepers) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(pid) for pid in sleepers)
+    assert not any(alive(pid) for pid in sleepers)
     assert not (tmp_path / "log/k.3.log").exists()
     for job in (1, 2):
         assert re.search(r"# Ended \(code \d+; signal \d+\) at ", (tmp_path / f"log/k.{job}.log").read_text())

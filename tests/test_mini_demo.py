@@ -16,6 +16,7 @@ import kaldiio
 import numpy as np
 import pytest
 import yaml
+from slurm_cluster import SlurmCluster
 
 from diffsv.data.mini_corpus.manifest import PACKAGE_CACHE
 
@@ -109,3 +110,36 @@ def test_results_table_compares_both_systems_on_every_condition(demo: tuple[Path
         metrics = json.loads((root / "exp" / system / "results.json").read_text())
         assert set(metrics) == set(CONDITIONS), system
         assert all(0.0 <= values["eer"] <= 1.0 for values in metrics.values()), system
+
+
+def test_stage_2_submitted_through_slurm_equals_the_local_run(
+    demo: tuple[Path, str], slurm_cluster: SlurmCluster, tmp_path: Path
+) -> None:
+    # The demo ran stage 2 with run.pl; run it again through slurm.pl (cmd_backend=slurm in cmd.sh) on a
+    # copy of its inputs: the noisy audio and data directories must be the same, byte for byte.
+    root, _ = demo
+    local, submitted = root / "data", tmp_path / "data"
+    for name in ("test", "musan_noise_test", "musan_speech_test", "musan_music_test", "nonspeech"):
+        shutil.copytree(local / name, submitted / name)
+    command = ["bash", "run.sh", "--scale", "small", "--stage", "2", "--stop-stage", "2", "--nj", "3"]
+    command += ["--downloads", str(root / "downloads"), "--data", str(submitted), "--exp", str(tmp_path / "exp")]
+    env = dict(slurm_cluster.env, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}", OMP_NUM_THREADS="1")
+    env["cmd_backend"] = "slurm"
+    result = subprocess.run(command, cwd=RECIPE, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    jobs = subprocess.run(["scontrol", "--oneliner", "show", "job"], env=env, capture_output=True, text=True).stdout
+    tasks = [line for line in jobs.splitlines() if "JobName=noisy_test " in line and f"WorkDir={RECIPE} " in line]
+    assert len(tasks) == 3 and all("JobState=COMPLETED" in line for line in tasks), jobs
+    assert sorted(path.name for path in (tmp_path / "exp/log").iterdir()) == [f"noisy_test.{j}.log" for j in (1, 2, 3)]
+
+    audio = sorted(path.relative_to(local) for path in (local / "noisy_audio").rglob("*") if path.is_file())
+    assert audio and audio == sorted(
+        path.relative_to(submitted) for path in (submitted / "noisy_audio").rglob("*") if path.is_file()
+    )
+    for path in audio:
+        assert (submitted / path).read_bytes() == (local / path).read_bytes(), path
+    for condition in CONDITIONS[1:]:
+        for name in ("wav.scp", "utt2spk", "spk2utt", "trials"):
+            expected = (local / f"test_{condition}" / name).read_text().replace(str(local), str(submitted))
+            assert (submitted / f"test_{condition}" / name).read_text() == expected, (condition, name)

@@ -210,9 +210,12 @@ class QueueBackend(Backend):
         except ValueError as err:
             raise UsageError(str(err), self.script) from None
         jobs = list(batch.jobs())
-        files = _QueueFiles.create(batch, jobs[0].log)
-        files.write_spec(batch)
-        files.write_script(self.task_variable)
+        try:
+            files = _QueueFiles.create(batch, jobs[0].log)
+            files.write_spec(batch)
+            files.write_script(self.task_variable)
+        except OSError as err:
+            raise BackendError(f"cannot write the job script: {err}") from None
         output = files.output(self.output_placeholder())
         command = [*self.config.command, *resources, *self.submit_flags(files.name, batch, output), files.script]
         job_id = self._submit(command)

@@ -25,10 +25,10 @@ noisy_audio=""            # where stage 2 writes the noisy test audio [$data/noi
 noisy_format=flac         # flac (lossless, about half the size of wav) or wav
 noisy_seed=3              # seeds the noise choice and offsets of stage 2
 snrs=0,5,10,15,20
-ngpu=0                    # GPUs per node for training; >1 (or --num-nodes >1) launches torchrun
-num_nodes=1
-node_rank=0
-master_addr=localhost
+ngpu=0                    # GPUs per node for training; >1 (or --num-nodes >1) launches torchrun in the $cuda_cmd job
+num_nodes=1               # nodes for training: asked of the scheduler (slurm.pl --num-nodes), or see --master-addr
+node_rank=0               # multi-node by hand (run.pl on each node): this node's rank ...
+master_addr=""            # ... and the rank-0 node's address; empty: the scheduler's allocation gives both
 master_port=29500
 segments=4                # test protocol of stage 5: segments per utterance ...
 segment_samples=159920    # ... of this many samples (the reference: 4 x 10 s)
@@ -61,7 +61,9 @@ Options (defaults in brackets):
   --noisy-format flac|wav      audio format of stage 2 [$noisy_format]
   --snrs LIST                  SNRs of the noisy test copies [$snrs]
   --ngpu N                     GPUs per node; 0 trains on the CPU [$ngpu]
-  --num-nodes N --node-rank R --master-addr HOST --master-port P   multi-node torchrun
+  --num-nodes N                nodes for training: one \$cuda_cmd job over N nodes (cmd_backend=slurm in cmd.sh) [$num_nodes]
+  --node-rank R --master-addr HOST   multi-node by hand instead: run this on each node with its rank
+  --master-port P              torchrun's rendezvous port [$master_port]
   --segments N --segment-samples M   test segments per utterance and their length [$segments x $segment_samples]
   --score-norm none|mean|asnorm   score normalisation of stage 5 [$score_norm]
   --cohort-utts N              training utterances in the mean/AS-norm cohort [$cohort_utts]
@@ -144,20 +146,25 @@ fi
 
 train_args=(--config "$config" --exp "$expdir" --train-data "$data/train" --noise-data "$data/musan_noise_train"
             --babble-data "$data/musan_speech_train" --music-data "$data/musan_music_train" --rir-data "$data/rirs")
+# Training is one job of $cuda_cmd (or $train_cmd on the CPU). With several GPUs or nodes the job runs
+# utils/torchrun.sh, which in a multi-node Slurm allocation starts one torchrun per node (srun).
 if [ "$ngpu" -gt 1 ] || [ "$num_nodes" -gt 1 ]; then
-  launcher=(torchrun --nnodes "$num_nodes" --node-rank "$node_rank" --nproc-per-node "$ngpu"
-            --master-addr "$master_addr" --master-port "$master_port" -m diffsv.bin.train)
+  launcher=(utils/torchrun.sh --nnodes "$num_nodes" --nproc-per-node "$(( ngpu > 0 ? ngpu : 1 ))"
+            --master-port "$master_port")
+  [ -z "$master_addr" ] || launcher+=(--node-rank "$node_rank" --master-addr "$master_addr")
+  launcher+=(-m diffsv.bin.train)
 else
   launcher=(python -m diffsv.bin.train)
 fi
-if [ "$ngpu" -gt 0 ]; then train_runner="$cuda_cmd --gpu $ngpu"; else train_runner=$train_cmd; fi
+if [ "$ngpu" -gt 0 ]; then train_runner=($cuda_cmd --gpu "$ngpu"); else train_runner=($train_cmd); fi
+[ "$num_nodes" -le 1 ] || [ -n "$master_addr" ] || train_runner+=(--num-nodes "$num_nodes")
 
 for phase in pretrain joint; do
   n=3; [ "$phase" = joint ] && n=4
   if [ "$stage" -le "$n" ] && [ "$stop_stage" -ge "$n" ]; then
     echo "$0: stage $n: training ($phase) $expdir with $config; log in $expdir/log/train_$phase.log"
     follow "$expdir/log/train_$phase.log" \
-      $train_runner "$expdir/log/train_$phase.log" "${launcher[@]}" --phase "$phase" "${train_args[@]}"
+      "${train_runner[@]}" "$expdir/log/train_$phase.log" "${launcher[@]}" --phase "$phase" "${train_args[@]}"
   fi
 done
 
