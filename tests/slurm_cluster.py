@@ -64,6 +64,11 @@ class SlurmCluster:
                 continue
         return pids
 
+    def job_record(self, name: str) -> str:
+        """Slurm's records (``scontrol --oneliner show job``) of the jobs called ``name``, a line each."""
+        jobs = subprocess.run(["scontrol", "--oneliner", "show", "job"], env=self.env, capture_output=True, text=True)
+        return "\n".join(line for line in jobs.stdout.splitlines() if f"JobName={name} " in line)
+
     def log_tails(self) -> str:
         """The end of each daemon's log, for failure messages."""
         return "\n".join(f"{log.name}: {log.read_text()[-1500:]}" for log in sorted((self.root / "log").glob("*.log")))

@@ -279,3 +279,30 @@ def test_torchrun_spans_the_nodes_of_a_slurm_allocation(tmp_path: Path) -> None:
     assert _ddp_lines(tmp_path / "out.log") == [f"rank {rank} of 2 on node {rank}: sum 3" for rank in (0, 1)]
     [srun] = (tmp_path / "srun.log").read_text().splitlines()
     assert srun.startswith("--nodes=2 --ntasks=2 --ntasks-per-node=1 --cpus-per-task=2 ")
+
+
+def test_recipe_asks_slurm_for_the_training_nodes(tmp_path: Path, slurm_cluster: SlurmCluster) -> None:
+    # run.sh --num-nodes 2 makes training one $cuda_cmd job over two nodes running utils/torchrun.sh. The
+    # one-node test cluster holds it pending; Ctrl-C (SIGINT to the recipe's process group) cancels it.
+    recipe = UTILS.parent / "egs" / "voxceleb_diffsv"
+    env = dict(slurm_cluster.env, cmd_backend="slurm", PATH=f"{VENV_BIN}:{slurm_cluster.env['PATH']}")
+    command = ["bash", "run.sh", "--stage", "3", "--stop-stage", "3", "--num-nodes", "2", "--exp", str(tmp_path)]
+    run = subprocess.Popen(command, cwd=recipe, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (job := slurm_cluster.job_record("train_pretrain")):
+            assert time.monotonic() < deadline and run.poll() is None, "no training job was submitted"
+            time.sleep(0.2)
+        assert "NumNodes=2" in job and "JobState=PENDING" in job
+        [spec] = (tmp_path / "diffsv/log/q").glob("train_pretrain.*.json")
+        args = json.loads(spec.read_text())["args"]
+        assert args[:6] == ["utils/torchrun.sh", "--nnodes", "2", "--nproc-per-node", "1", "--master-port"]
+        assert args[7:11] == ["-m", "diffsv.bin.train", "--phase", "pretrain"]
+        os.killpg(run.pid, signal.SIGINT)
+        _, stderr = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode != 0
+    assert "slurm.pl: cancelled job " in stderr
+    assert "JobState=CANCELLED" in slurm_cluster.job_record("train_pretrain")

@@ -128,9 +128,8 @@ def test_stage_2_submitted_through_slurm_equals_the_local_run(
     result = subprocess.run(command, cwd=RECIPE, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
-    jobs = subprocess.run(["scontrol", "--oneliner", "show", "job"], env=env, capture_output=True, text=True).stdout
-    tasks = [line for line in jobs.splitlines() if "JobName=noisy_test " in line and f"WorkDir={RECIPE} " in line]
-    assert len(tasks) == 3 and all("JobState=COMPLETED" in line for line in tasks), jobs
+    tasks = slurm_cluster.job_record("noisy_test").splitlines()
+    assert len(tasks) == 3 and all("JobState=COMPLETED" in line and f"WorkDir={RECIPE} " in line for line in tasks)
     assert sorted(path.name for path in (tmp_path / "exp/log").iterdir()) == [f"noisy_test.{j}.log" for j in (1, 2, 3)]
 
     audio = sorted(path.relative_to(local) for path in (local / "noisy_audio").rglob("*") if path.is_file())

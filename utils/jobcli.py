@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{backend.script}: {err}", file=sys.stderr)
         return EXIT_FAILED
     except Interrupted as err:
-        print(f"{backend.script}: interrupted by {err}; running jobs were killed", file=sys.stderr)
+        print(f"{backend.script}: interrupted by {err}; its jobs were stopped", file=sys.stderr)
         return 128 + err.signum
     return report(backend.script, batch, results)
 

@@ -60,6 +60,8 @@ from jobrunner import (
 # Seconds between looks for status files, and between asking the scheduler which tasks it holds.
 STATUS_POLL_S = 0.5
 SCHEDULER_POLL_S = 5.0
+# How long a scheduler query or cancellation may take before it counts as unanswered.
+SCHEDULER_TIMEOUT_S = 60.0
 # How long a task the scheduler no longer holds may take to show its status file (shared filesystems
 # cache directory listings) before it counts as lost; the environment variable overrides it.
 LOST_TASK_GRACE_ENV = "DIFFSV_LOST_TASK_GRACE_S"
@@ -195,12 +197,34 @@ class QueueBackend(Backend):
         """The job id in the submit command's output."""
 
     @abstractmethod
-    def active_tasks(self, job_id: str) -> set[int] | None:
-        """The array tasks the scheduler still holds (pending or running); None when it did not answer."""
+    def status_command(self, job_id: str) -> list[str]:
+        """The command listing the array's tasks that the scheduler still holds."""
 
     @abstractmethod
+    def parse_active_tasks(self, job_id: str, done: subprocess.CompletedProcess) -> set[int] | None:
+        """The task indices in ``status_command``'s output; None when the scheduler did not answer."""
+
+    @abstractmethod
+    def cancel_command(self, job_id: str) -> list[str]:
+        """The command cancelling every task of the array that is still pending or running."""
+
+    def active_tasks(self, job_id: str) -> set[int] | None:
+        """The array tasks the scheduler still holds (pending or running); None when it did not answer."""
+        done = _ask_scheduler(self.status_command(job_id))
+        return None if done is None else self.parse_active_tasks(job_id, done)
+
     def cancel(self, job_id: str) -> None:
-        """Cancel every task of the array that is still pending or running."""
+        """Cancel the array, saying so; warn when the scheduler could not be told."""
+        command = self.cancel_command(job_id)
+        done = _ask_scheduler(command)
+        if done is None or done.returncode != 0:
+            reason = "no answer" if done is None else done.stderr.strip()
+            print(
+                f"{self.script}: '{shlex.join(command)}' failed ({reason}): cancel job {job_id} by hand",
+                file=sys.stderr,
+            )
+        else:
+            print(f"{self.script}: cancelled job {job_id}", file=sys.stderr)
 
     def run(self, batch: Batch) -> list[JobResult]:
         """Submit, wait for every task's status and return the results; cancel on SIGINT/SIGTERM."""
@@ -282,6 +306,16 @@ class QueueBackend(Backend):
                         )
                         statuses[index] = EXIT_FAILED
         return statuses
+
+
+def _ask_scheduler(command: list[str]) -> subprocess.CompletedProcess | None:
+    """Run a scheduler query or cancellation; None when it cannot run or hangs (controller down)."""
+    try:
+        return subprocess.run(
+            command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=SCHEDULER_TIMEOUT_S
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
 
 
 def status_path(prefix: str, index: int) -> str:
@@ -417,20 +451,17 @@ option num_nodes=* --nodes=$0
             raise ValueError(job_id)
         return job_id
 
-    def active_tasks(self, job_id: str) -> set[int] | None:
-        done = subprocess.run(
-            ["squeue", "--noheader", "--array", f"--jobs={job_id}", "--format=%K"],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
+    def status_command(self, job_id: str) -> list[str]:
+        return ["squeue", "--noheader", "--array", f"--jobs={job_id}", "--format=%K"]
+
+    def parse_active_tasks(self, job_id: str, done: subprocess.CompletedProcess) -> set[int] | None:
         if done.returncode != 0:
             # A job that left squeue's memory altogether is an error to squeue, but not a failure to reach it.
             return set() if "Invalid job id" in done.stderr else None
         return {int(word) for word in done.stdout.split() if word.isdigit()}
 
-    def cancel(self, job_id: str) -> None:
-        subprocess.run(["scancel", job_id], stdin=subprocess.DEVNULL, capture_output=True)
+    def cancel_command(self, job_id: str) -> list[str]:
+        return ["scancel", job_id]
 
 
 class GridEngineBackend(QueueBackend):
@@ -466,8 +497,10 @@ option gpu=* -l gpu=$0
             raise ValueError(job_id)
         return job_id
 
-    def active_tasks(self, job_id: str) -> set[int] | None:
-        done = subprocess.run(["qstat", "-g", "d"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    def status_command(self, job_id: str) -> list[str]:
+        return ["qstat", "-g", "d"]
+
+    def parse_active_tasks(self, job_id: str, done: subprocess.CompletedProcess) -> set[int] | None:
         if done.returncode != 0:
             return None
         tasks = set()
@@ -477,8 +510,8 @@ option gpu=* -l gpu=$0
                 tasks.add(int(words[-1]))
         return tasks
 
-    def cancel(self, job_id: str) -> None:
-        subprocess.run(["qdel", job_id], stdin=subprocess.DEVNULL, capture_output=True)
+    def cancel_command(self, job_id: str) -> list[str]:
+        return ["qdel", job_id]
 
 
 def run_task(spec_path: str, index_text: str) -> int:
