@@ -1,6 +1,7 @@
-"""utils/slurm.pl against a real single-node Slurm cluster and utils/queue.pl against a fake grid engine
-(tests/fake_sge), driven as recipes drive them: same interface and logs as run.pl, failed and lost tasks
-named, site configs applied and checked, arrays cancelled on interruption.
+"""The job runners of cmd.sh, driven as recipes drive them: utils/run.pl on this machine, utils/slurm.pl
+against a real single-node Slurm cluster and utils/queue.pl against a fake grid engine (tests/fake_sge).
+One set of tests shows the three alike (logs, failures, awkward arguments, interruption); the rest covers
+what only the cluster runners do (site configs, lost tasks, refused submissions, torchrun in a job).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ class Scheduler:
         )
 
     def queued(self) -> str:
-        """What the scheduler lists as pending or running (empty when nothing)."""
+        """What the scheduler lists as pending or running (empty when nothing, and always for run.pl)."""
+        if self.script == "run.pl":
+            return ""
         if self.script == "slurm.pl":
             command = ["squeue", "--noheader", "--array"]
         else:
@@ -47,12 +50,25 @@ class Scheduler:
         return "\n".join(line for line in listing.splitlines()[(0 if self.script == "slurm.pl" else 2) :])
 
 
-@pytest.fixture(params=["slurm", "sge"])
-def scheduler(request: pytest.FixtureRequest) -> Scheduler:
+def _scheduler(request: pytest.FixtureRequest) -> Scheduler:
+    if request.param == "local":
+        return Scheduler("run.pl", dict(os.environ))
     if request.param == "slurm":
         cluster: SlurmCluster = request.getfixturevalue("slurm_cluster")
         return Scheduler("slurm.pl", cluster.env)
     return Scheduler("queue.pl", request.getfixturevalue("fake_sge"))
+
+
+@pytest.fixture(params=["local", "slurm", "sge"])
+def runner(request: pytest.FixtureRequest) -> Scheduler:
+    """Each runner of cmd.sh in turn."""
+    return _scheduler(request)
+
+
+@pytest.fixture(params=["slurm", "sge"])
+def scheduler(request: pytest.FixtureRequest) -> Scheduler:
+    """Each cluster runner in turn."""
+    return _scheduler(request)
 
 
 def framed(log: Path) -> list[str]:
@@ -64,8 +80,8 @@ def framed(log: Path) -> list[str]:
     return lines[3:-2]
 
 
-def test_array_of_jobs_all_succeed_with_run_pl_logs(tmp_path: Path, scheduler: Scheduler) -> None:
-    result = scheduler.run(tmp_path, "JOB=1:3", "exp/log/echo.JOB.log", "echo", "job", "JOB")
+def test_array_of_jobs_all_succeed_with_run_pl_logs(tmp_path: Path, runner: Scheduler) -> None:
+    result = runner.run(tmp_path, "JOB=1:3", "exp/log/echo.JOB.log", "echo", "job", "JOB")
     assert result.returncode == 0, result.stderr
     for job in (1, 2, 3):
         log = tmp_path / f"exp/log/echo.{job}.log"
@@ -77,29 +93,30 @@ def test_array_of_jobs_all_succeed_with_run_pl_logs(tmp_path: Path, scheduler: S
     assert sorted(path.name for path in (tmp_path / "exp/log").iterdir()) == [f"echo.{j}.log" for j in (1, 2, 3)]
 
 
-def test_failed_tasks_give_nonzero_status_and_are_named(tmp_path: Path, scheduler: Scheduler) -> None:
-    result = scheduler.run(
-        tmp_path, "JOB=1:4", "log/f.JOB.log", "bash", "-c", "echo out; echo err >&2; exit $((JOB % 2))"
-    )
+def test_failed_jobs_give_nonzero_status_and_are_named(tmp_path: Path, runner: Scheduler) -> None:
+    script = "echo out; echo err >&2; exit $((JOB % 2))"
+    result = runner.run(tmp_path, "JOB=1:4", "log/f.JOB.log", "bash", "-c", script)
     assert result.returncode == 1
     failed = [line for line in result.stderr.splitlines() if " failed, log is in " in line]
-    assert failed == [f"{scheduler.script}: 2 / 4 failed, log is in log/f.{job}.log" for job in (1, 3)]
+    assert failed == [f"{runner.script}: 2 / 4 failed, log is in log/f.{job}.log" for job in (1, 3)]
     assert framed(tmp_path / "log/f.1.log") == ["out", "err"]
     assert "# Ended (code 1) at " in (tmp_path / "log/f.3.log").read_text()
     assert "# Ended (code 0) at " in (tmp_path / "log/f.2.log").read_text()
-    # The submission's files stay for diagnosis: each task's exit status among them.
+    if runner.script == "run.pl":
+        return
+    # A cluster runner's files of the submission stay for diagnosis: each task's exit status among them.
     statuses = {path.name.split(".")[-2]: path.read_text() for path in (tmp_path / "log/q").glob("*.status")}
     assert statuses == {"1": "1\n", "2": "0\n", "3": "1\n", "4": "0\n"}
 
 
-def test_paths_with_spaces_and_quotes_and_awkward_arguments_survive(tmp_path: Path, scheduler: Scheduler) -> None:
+def test_paths_with_spaces_and_quotes_and_awkward_arguments_survive(tmp_path: Path, runner: Scheduler) -> None:
     workdir = tmp_path / "work dir with 'single' and \"double\" quotes"
     workdir.mkdir()
     awkward = ["with space", "it's", 'say "hi"', "$HOME", "cost $5 `date`", "back\\slash", "#hash", "", "a\tb"]
-    result = scheduler.run(workdir, "JOB=2", "log dir/it's JOB.log", "printf", "%s\\n", *awkward)
+    result = runner.run(workdir, "JOB=2", "log dir/it's JOB.log", "printf", "%s\\n", *awkward)
     assert result.returncode == 0, result.stderr
     assert framed(workdir / "log dir/it's 2.log") == awkward
-    result = scheduler.run(workdir, "log dir/p.log", "echo", "hello", "|", "tr", "a-z", "A-Z", ">", "up per.txt")
+    result = runner.run(workdir, "log dir/p.log", "echo", "hello", "|", "tr", "a-z", "A-Z", ">", "up per.txt")
     assert result.returncode == 0, result.stderr
     assert (workdir / "up per.txt").read_text() == "HELLO\n"
 
@@ -196,28 +213,33 @@ def test_lost_task_fails_named(tmp_path: Path, scheduler: Scheduler) -> None:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_interruption_cancels_the_array(tmp_path: Path, scheduler: Scheduler, signum: signal.Signals) -> None:
+def test_interruption_stops_every_job(tmp_path: Path, runner: Scheduler, signum: signal.Signals) -> None:
+    # Two jobs run at once; the third (held back by --max-jobs-run, which the fake qsub ignores) never starts.
     (tmp_path / "pids").mkdir()
     script = "sleep 60 & echo $! > pids/JOB.tmp && mv pids/JOB.tmp pids/JOB; wait"
-    runner = scheduler.popen(tmp_path, "JOB=1:2", "log/k.JOB.log", "bash", "-c", script)
+    jobs = "JOB=1:2" if runner.script == "queue.pl" else "JOB=1:3"
+    process = runner.popen(tmp_path, "--max-jobs-run", "2", jobs, "log/k.JOB.log", "bash", "-c", script)
     try:
         pid_files = [tmp_path / "pids/1", tmp_path / "pids/2"]
         deadline = time.monotonic() + 60
         while not all(path.exists() for path in pid_files):
-            assert time.monotonic() < deadline and runner.poll() is None, "jobs did not start"
+            assert time.monotonic() < deadline and process.poll() is None, "jobs did not start"
             time.sleep(0.1)
-        runner.send_signal(signum)
-        _, stderr = runner.communicate(timeout=30)
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=30)
     finally:
-        runner.kill()
-    assert runner.returncode == 128 + signum
+        process.kill()
+    assert process.returncode == 128 + signum
     assert "interrupted" in stderr
     sleepers = [int(path.read_text()) for path in pid_files]
     deadline = time.monotonic() + 30
-    while (any(alive(pid) for pid in sleepers) or scheduler.queued()) and time.monotonic() < deadline:
+    while (any(alive(pid) for pid in sleepers) or runner.queued()) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(alive(pid) for pid in sleepers)
-    assert scheduler.queued() == ""
+    assert runner.queued() == ""
+    assert not (tmp_path / "log/k.3.log").exists()
+    for job in (1, 2):
+        assert re.search(r"# Ended \(code \d+; signal \d+\) at ", (tmp_path / f"log/k.{job}.log").read_text())
 
 
 # ---- torchrun inside a job (utils/torchrun.sh) ----------------------------------------------------

@@ -1,18 +1,15 @@
-"""Kaldi-style helpers in utils/: run.pl (jobcli.py, jobrunner.py), split_scp.pl, utt2spk<->spk2utt, parse_options.sh.
+"""Kaldi-style helpers in utils/: what is particular to run.pl (what all job runners share is in
+test_jobqueue.py), split_scp.pl, utt2spk<->spk2utt, parse_options.sh.
 
 Everything is driven through the scripts, as recipes call them, in a temporary directory.
 """
 
 from __future__ import annotations
 
-import re
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from slurm_cluster import alive
 
 UTILS = Path(__file__).resolve().parents[1] / "utils"
 
@@ -30,18 +27,6 @@ def log_body(log: Path) -> list[str]:
 
 
 # ---- run.pl -------------------------------------------------------------------------------------
-
-
-def test_parallel_jobs_write_framed_logs(tmp_path: Path) -> None:
-    result = run_pl(tmp_path, "JOB=1:3", "exp/log/echo.JOB.log", "echo", "job", "JOB")
-    assert result.returncode == 0, result.stderr
-    for job in (1, 2, 3):
-        lines = (tmp_path / f"exp/log/echo.{job}.log").read_text().splitlines()
-        assert lines[0] == f"# echo job {job}"
-        assert re.fullmatch(r"# Started at .+ on \S+", lines[1])
-        assert lines[2:-2] == ["#", f"job {job}"]
-        assert re.fullmatch(r"# Accounting: time=\d+ threads=1", lines[-2])
-        assert re.fullmatch(r"# Ended \(code 0\) at .+, elapsed time \d+ seconds", lines[-1])
 
 
 def test_variable_is_substituted_literally_in_log_and_args(tmp_path: Path) -> None:
@@ -64,16 +49,6 @@ def test_variable_is_substituted_literally_in_log_and_args(tmp_path: Path) -> No
         assert "# Accounting: time=" in log.read_text() and " threads=2\n" in log.read_text()
 
 
-def test_failed_jobs_give_nonzero_status_and_are_all_named(tmp_path: Path) -> None:
-    result = run_pl(tmp_path, "JOB=1:4", "log/f.JOB.log", "bash", "-c", "echo out; echo err >&2; exit $((JOB % 2))")
-    assert result.returncode == 1
-    failed = [line for line in result.stderr.splitlines() if "failed" in line]
-    assert failed == [f"run.pl: 2 / 4 failed, log is in log/f.{job}.log" for job in (1, 3)]
-    assert log_body(tmp_path / "log/f.1.log") == ["out", "err"]
-    assert "# Ended (code 1) at " in (tmp_path / "log/f.3.log").read_text()
-    assert "# Ended (code 0) at " in (tmp_path / "log/f.2.log").read_text()
-
-
 def test_max_jobs_run_1_never_overlaps_jobs(tmp_path: Path) -> None:
     # Each job appends "start N" and "end N" to one file; run one at a time, every start must be
     # followed by the same job's end before any other job starts.
@@ -93,23 +68,6 @@ def test_jobs_run_concurrently_up_to_the_limit(tmp_path: Path) -> None:
     )
     result = run_pl(tmp_path, "--max-jobs-run", "3", "JOB=1:3", "log/b.JOB.log", "bash", "-c", script)
     assert result.returncode == 0, result.stderr
-
-
-def test_awkward_arguments_survive_and_bare_operators_stay_shell_syntax(tmp_path: Path) -> None:
-    awkward = ["with space", "it's", 'say "hi"', "$HOME", "cost $5 `date`", "back\\slash", "#hash", "", "a\tb"]
-    result = run_pl(tmp_path, "log/q.log", "printf", "%s\\n", *awkward)
-    assert result.returncode == 0, result.stderr
-    assert log_body(tmp_path / "log/q.log") == awkward
-
-    target = tmp_path / "dir with 'single' and \"double\" quotes"
-    target.mkdir()
-    assert run_pl(tmp_path, "log/t.log", "touch", str(target / "out file")).returncode == 0
-    assert (target / "out file").exists()
-
-    # Kaldi recipes write `\|` so that run.pl's command is a pipeline.
-    result = run_pl(tmp_path, "log/p.log", "echo", "hello", "|", "tr", "a-z", "A-Z", ">", "upper.txt")
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "upper.txt").read_text() == "HELLO\n"
 
 
 def test_single_job_form(tmp_path: Path) -> None:
@@ -139,38 +97,6 @@ def test_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
     assert result.returncode == 2
     assert message in result.stderr
     assert not (tmp_path / "log").exists()
-
-
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_signal_kills_running_jobs(tmp_path: Path, signum: signal.Signals) -> None:
-    (tmp_path / "pids").mkdir()
-    script = "sleep 30 & echo $! > pids/JOB.tmp && mv pids/JOB.tmp pids/JOB; wait"
-    runner = subprocess.Popen(
-        [str(UTILS / "run.pl"), "--max-jobs-run", "2", "JOB=1:3", "log/k.JOB.log", "bash", "-c", script],
-        cwd=tmp_path,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        pid_files = [tmp_path / "pids/1", tmp_path / "pids/2"]
-        deadline = time.monotonic() + 20
-        while not all(path.exists() for path in pid_files):
-            assert time.monotonic() < deadline and runner.poll() is None, "jobs did not start"
-            time.sleep(0.05)
-        runner.send_signal(signum)
-        _, stderr = runner.communicate(timeout=20)
-    finally:
-        runner.kill()
-    assert runner.returncode == 128 + signum
-    assert "interrupted" in stderr
-    sleepers = [int(path.read_text()) for path in pid_files]
-    deadline = time.monotonic() + 10
-    while any(alive(pid) for pid in sleepers) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(alive(pid) for pid in sleepers)
-    assert not (tmp_path / "log/k.3.log").exists()
-    for job in (1, 2):
-        assert re.search(r"# Ended \(code \d+; signal \d+\) at ", (tmp_path / f"log/k.{job}.log").read_text())
 
 
 # ---- split_scp.pl -------------------------------------------------------------------------------
