@@ -159,8 +159,12 @@ class QueueBackend(Backend):
     # Where the site config is looked for, and the config used when that file does not exist.
     config_file: ClassVar[str]
     default_config: ClassVar[str]
-    # The environment variable holding the array task index in the job.
+    # The environment variable holding the array task index in the job, and how the scheduler writes
+    # that index in an output path.
     task_variable: ClassVar[str]
+    output_index: ClassVar[str]
+    # The submit command prints the job id followed by this and more (or the id alone).
+    job_id_end: ClassVar[str]
 
     def __init__(self, config: SiteConfig) -> None:
         self.config = config
@@ -187,14 +191,6 @@ class QueueBackend(Backend):
     def submit_flags(self, name: str, batch: Batch, output: str) -> list[str]:
         """Flags naming the job, making it an array over the batch's indices, and sending the
         scheduler's output of task i to ``output`` with i in the scheduler's own placeholder."""
-
-    @abstractmethod
-    def output_placeholder(self) -> str:
-        """How the scheduler writes the task index in an output path (``%a``, ``$TASK_ID``)."""
-
-    @abstractmethod
-    def parse_job_id(self, stdout: str) -> str:
-        """The job id in the submit command's output."""
 
     @abstractmethod
     def status_command(self, job_id: str) -> list[str]:
@@ -240,7 +236,7 @@ class QueueBackend(Backend):
             files.write_script(self.task_variable)
         except OSError as err:
             raise BackendError(f"cannot write the job script: {err}") from None
-        output = files.output(self.output_placeholder())
+        output = files.output(self.output_index)
         command = [*self.config.command, *resources, *self.submit_flags(files.name, batch, output), files.script]
         job_id = self._submit(command)
         statuses = self._wait(job_id, [job.index for job in jobs], files)
@@ -267,10 +263,10 @@ class QueueBackend(Backend):
             raise BackendError(
                 f"{shlex.join(command)} failed (exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}"
             )
-        try:
-            return self.parse_job_id(done.stdout)
-        except ValueError:
-            raise BackendError(f"no job id in the output of {command[0]}: {done.stdout.strip()!r}") from None
+        job_id = done.stdout.strip().split(self.job_id_end)[0]
+        if not job_id.isdigit():
+            raise BackendError(f"no job id in the output of {command[0]}: {done.stdout.strip()!r}")
+        return job_id
 
     def _wait(self, job_id: str, indices: list[int], files: _QueueFiles) -> dict[int, int]:
         """Each task's exit status, once every task has one (a lost task counts as failed)."""
@@ -426,6 +422,8 @@ class SlurmBackend(QueueBackend):
     script = "slurm.pl"
     config_file = "conf/slurm.conf"
     task_variable = "SLURM_ARRAY_TASK_ID"
+    output_index = "%a"
+    job_id_end = ";"  # sbatch --parsable: "<id>" or "<id>;<cluster>"
     default_config = """
 command sbatch --export=ALL --ntasks-per-node=1
 option num_threads=* --cpus-per-task=$0
@@ -441,15 +439,6 @@ option num_nodes=* --nodes=$0
         if batch.options.max_jobs_run:
             array += f"%{batch.options.max_jobs_run}"
         return ["--parsable", f"--job-name={name}", f"--array={array}", f"--output={output}"]
-
-    def output_placeholder(self) -> str:
-        return "%a"
-
-    def parse_job_id(self, stdout: str) -> str:
-        job_id = stdout.strip().split(";")[0]
-        if not job_id.isdigit():
-            raise ValueError(job_id)
-        return job_id
 
     def status_command(self, job_id: str) -> list[str]:
         return ["squeue", "--noheader", "--array", f"--jobs={job_id}", "--format=%K"]
@@ -471,6 +460,8 @@ class GridEngineBackend(QueueBackend):
     script = "queue.pl"
     config_file = "conf/queue.conf"
     task_variable = "SGE_TASK_ID"
+    output_index = "$TASK_ID"
+    job_id_end = "."  # qsub -terse: "<id>.<first>-<last>:<step>" for an array job
     default_config = """
 command qsub -V -cwd -S /bin/bash -j y
 option num_threads=1
@@ -486,16 +477,6 @@ option gpu=* -l gpu=$0
         if batch.options.max_jobs_run:
             flags += ["-tc", str(batch.options.max_jobs_run)]
         return flags
-
-    def output_placeholder(self) -> str:
-        return "$TASK_ID"
-
-    def parse_job_id(self, stdout: str) -> str:
-        # -terse prints "<id>.<first>-<last>:<step>" for an array job.
-        job_id = stdout.strip().split(".")[0]
-        if not job_id.isdigit():
-            raise ValueError(job_id)
-        return job_id
 
     def status_command(self, job_id: str) -> list[str]:
         return ["qstat", "-g", "d"]
