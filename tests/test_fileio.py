@@ -1,9 +1,18 @@
-"""Atomic writes leave either the complete new output or the old one, with ordinary permissions."""
+"""Atomic writes leave either the complete new output or the old one, with ordinary permissions; a full
+disk is an error naming the output."""
 
 from __future__ import annotations
 
 import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
+import kaldiio
+import numpy as np
 import pytest
 
 from diffsv.utils.fileio import atomic_directory, atomic_open
@@ -41,3 +50,45 @@ def test_directory_replaced_only_when_complete(tmp_path):
         raise ValueError("bad input")
     assert (target / "wav.scp").read_text() == "a a.wav\n"
     assert sorted(os.listdir(tmp_path)) == ["data"]
+
+
+# A write larger than RLIMIT_FSIZE fails with EFBIG, as a full disk fails with ENOSPC: a real failed write
+# in a child process (SIGXFSZ ignored so that the write returns the error instead of killing the process).
+def _limit_file_size() -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+def _run_with_small_disk(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, preexec_fn=_limit_file_size, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from diffsv.utils.fileio import atomic_open\nwith atomic_open('out') as h: h.write('x' * 100_000)",
+        "import numpy as np\nfrom diffsv.data.audio import write_audio\n"
+        "write_audio('out', np.random.rand(80_000) - 0.5, 16_000)",
+        "import torch\nfrom diffsv.training.checkpoint import save_checkpoint\n"
+        "save_checkpoint('out', torch.zeros(50_000))",
+    ],
+    ids=["text", "audio", "checkpoint"],
+)
+def test_a_full_disk_is_an_error_naming_the_output_and_leaves_nothing(tmp_path: Path, code: str) -> None:
+    (tmp_path / "out").write_text("previous\n")
+    result = _run_with_small_disk(code, tmp_path)
+    assert result.returncode != 0
+    assert re.search(r"OSError: .*(cannot write out|out: cannot write)", result.stderr), result.stderr[-2000:]
+    assert sorted(os.listdir(tmp_path)) == ["out"] and (tmp_path / "out").read_text() == "previous\n"
+
+
+def test_a_stage_on_a_full_disk_exits_1_naming_the_file(tmp_path: Path) -> None:
+    # compute_mean's mean of 3000-dimensional embeddings (24 kB) does not fit under the 4 kB limit.
+    kaldiio.save_ark(str(tmp_path / "x.ark"), {"u1": np.ones(3000, dtype=np.float32)}, scp=str(tmp_path / "x.scp"))
+    code = "import sys\nfrom diffsv.bin.compute_mean import main\nsys.exit(main(['x.scp', 'mean.npy']))"
+    result = _run_with_small_disk(code, tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("compute_mean: ") and "cannot write mean.npy: " in result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["x.ark", "x.scp"]

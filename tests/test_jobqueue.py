@@ -238,8 +238,8 @@ def test_interruption_stops_every_job(tmp_path: Path, runner: Scheduler, signum:
     assert not any(alive(pid) for pid in sleepers)
     assert runner.queued() == ""
     assert not (tmp_path / "log/k.3.log").exists()
-    for job in (1, 2):
-        assert re.search(r"# Ended \(code \d+; signal \d+\) at ", (tmp_path / f"log/k.{job}.log").read_text())
+    for job in (1, 2):  # each log is complete (a job's status depends on which of its processes Slurm signals first)
+        assert framed(tmp_path / f"log/k.{job}.log") == []
 
 
 # ---- torchrun inside a job (utils/torchrun.sh) ----------------------------------------------------
@@ -308,7 +308,11 @@ def test_recipe_asks_slurm_for_the_training_nodes(tmp_path: Path, slurm_cluster:
     # one-node test cluster holds it pending; Ctrl-C (SIGINT to the recipe's process group) cancels it.
     recipe = UTILS.parent / "egs" / "voxceleb_diffsv"
     env = dict(slurm_cluster.env, cmd_backend="slurm", PATH=f"{VENV_BIN}:{slurm_cluster.env['PATH']}")
-    command = ["bash", "run.sh", "--stage", "3", "--stop-stage", "3", "--num-nodes", "2", "--exp", str(tmp_path)]
+    for name in ("train", "musan_noise_train", "musan_speech_train", "musan_music_train", "rirs"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        (tmp_path / "data" / name / "wav.scp").touch()  # never read: the job stays pending
+    command = ["bash", "run.sh", "--stage", "3", "--stop-stage", "3", "--num-nodes", "2"]
+    command += ["--data", str(tmp_path / "data"), "--exp", str(tmp_path)]
     run = subprocess.Popen(command, cwd=recipe, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 60

@@ -119,6 +119,15 @@ def test_stages3_4_write_a_complete_experiment(recipe: dict[str, Path]) -> None:
     assert size["parameters"]["total"] > 0 and size["speakers"] == 2
 
 
+def test_finished_training_rerun_does_nothing(recipe: dict[str, Path]) -> None:
+    exp = recipe["exp"] / "tiny"
+    outputs = [exp / "final.pt", exp / "best.pt", exp / "joint" / "validation.json", *exp.glob("*/epoch_*.pt")]
+    before = {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in outputs}
+    shown = run_recipe("--stage", "3", "--stop-stage", "4", *recipe["common"]).stdout
+    assert "has finished training; final.pt and best.pt are left as they are" in shown
+    assert {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in outputs} == before
+
+
 def test_stage5_embeddings_scores_and_results(recipe: dict[str, Path]) -> None:
     exp, data = recipe["exp"] / "tiny", recipe["data"]
     utts = list(read_utt2spk(data / "test" / "utt2spk"))
@@ -341,3 +350,20 @@ def test_baseline_cannot_be_pretrained(recipe: dict[str, Path], tmp_path: Path) 
         timeout=120,
     )
     assert result.returncode == 1 and "baseline has no enhancer" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "stage, missing, maker",
+    [(2, "data/test/wav.scp", 1), (3, "data/train/wav.scp", 1), (4, "data/train/wav.scp", 1),
+     (5, "exp/tiny/final.pt", 4), (6, "exp/tiny/final.pt", 4)],
+)  # fmt: skip
+def test_a_stage_without_its_inputs_names_the_stage_that_makes_them(
+    tmp_path: Path, stage: int, missing: str, maker: int
+) -> None:
+    config = write_config(tmp_path / "tiny.yaml")
+    command = ["bash", "run.sh", "--stage", str(stage), "--stop-stage", str(stage), "--config", str(config)]
+    command += ["--data", str(tmp_path / "data"), "--exp", str(tmp_path / "exp")]
+    result = subprocess.run(command, cwd=RECIPE, env=env(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith(f"{tmp_path / missing} not found: run stage {maker} first")
+    assert not (tmp_path / "exp").exists() or not any((tmp_path / "exp").rglob("*.pt"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import socket
 
@@ -10,12 +11,14 @@ import torch
 import torch.multiprocessing as mp
 from training_helpers import ToySpeakers, tiny_experiment
 
+from diffsv.bin.train import SetupError, load_pretrained
 from diffsv.models import DiffSV
 from diffsv.training.checkpoint import epoch_checkpoints, load_checkpoint
 from diffsv.training.objective import TrainingObjective
 from diffsv.training.sampler import EpochBatchSampler
 from diffsv.training.scheduler import SchedulerConfig, warm_restart_lr
 from diffsv.training.trainer import ProcessContext, Trainer, TrainingDiverged, collate
+from diffsv.utils.checkpoint import CheckpointError
 
 
 def build(config, seed=0):
@@ -121,6 +124,43 @@ def test_nonfinite_steps_are_skipped_and_counted(tmp_path):
     config = tiny_experiment(epochs=1, max_nonfinite_steps=2)
     with pytest.raises(TrainingDiverged, match="3 consecutive steps"):
         train(config, tmp_path / "diverged", dataset=ToySpeakers(nan_items=tuple(range(32))))
+
+
+def test_resume_restores_the_last_validation_record_and_the_skip_count(tmp_path):
+    config = tiny_experiment(epochs=1, max_nonfinite_steps=5)
+    every_item_nan = ToySpeakers(nan_items=tuple(range(32)))  # all 4 steps of an epoch are skipped
+    trainer = Trainer(
+        config, build(config), every_item_nan, tmp_path, "joint", None, lambda model: {"eer": 0.25}, False
+    )
+    trainer.run()
+    history = tmp_path / "joint" / "validation.json"
+    assert json.loads(history.read_text()) == {"1": {"eer": 0.25}}
+    history.unlink()  # as if killed between writing the checkpoint and the validation record
+    again = Trainer(config, build(config), every_item_nan, tmp_path, "joint", None, lambda model: {"eer": 0.5}, False)
+    assert again.run() == []  # nothing left to train ...
+    assert json.loads(history.read_text()) == {"1": {"eer": 0.25}}  # ... but the record is back, as it was
+    config.training.epochs = 2  # two more skipped steps make 6 in a row, counting across the resume
+    with pytest.raises(TrainingDiverged, match="6 consecutive steps"):
+        Trainer(config, build(config), every_item_nan, tmp_path, "joint", show_progress=False).run()
+
+
+def test_resume_from_another_configuration_names_the_tensors(tmp_path):
+    train(tiny_experiment(epochs=1), tmp_path)
+    other = tiny_experiment(epochs=2)
+    other.model.extractor.embed_dim = 24
+    with pytest.raises(CheckpointError, match=r"epoch_1.pt does not fit the model configuration: .*shape mismatch"):
+        train(other, tmp_path)
+
+
+def test_joint_training_needs_the_configured_pretraining(tmp_path):
+    config = tiny_experiment(epochs=1, pretrain_epochs=2)
+    train(config, tmp_path, phase="pretrain")
+    objective = build(config)
+    assert load_pretrained(objective, tmp_path, 2) == str(tmp_path / "pretrain" / "epoch_2.pt")
+    (tmp_path / "pretrain" / "epoch_2.pt").unlink()
+    with pytest.raises(SetupError, match="has 1 of the config's 2 pre-training epochs: run stage 3"):
+        load_pretrained(objective, tmp_path, 2)
+    assert load_pretrained(objective, tmp_path, 0) is None  # no pre-training configured: from scratch
 
 
 def _free_port() -> int:

@@ -27,11 +27,11 @@ def main(argv: list[str] | None = None) -> int:
             raise ScoringError(f"{args.embeddings}: embeddings of different dimensions {sorted(dims)}")
         dim = dims.pop()
         segments = np.concatenate([np.asarray(e, dtype=np.float64).reshape(-1, dim) for e in embeddings.values()])
-    except ScoringError as exc:
+        with atomic_path(args.output) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, segments.mean(axis=0))
+    except (ScoringError, OSError) as exc:
         print(f"compute_mean: {exc}", file=sys.stderr)
         return 1
-    with atomic_path(args.output) as tmp, open(tmp, "wb") as handle:
-        np.save(handle, segments.mean(axis=0))
     print(f"compute_mean: mean of {segments.shape[0]} segments of {len(embeddings)} utterances -> {args.output}")
     return 0
 

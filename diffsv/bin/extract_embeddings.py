@@ -30,6 +30,7 @@ from diffsv.data.audio import AudioError
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir, read_wav_scp
 from diffsv.embedding import EMBEDDING_RECORD, Embedder, SegmentConfig, write_embeddings
 from diffsv.models.diffsv import DiffSV
+from diffsv.models.frontend import FrontendConfig
 from diffsv.models.model_file import load_model_file
 from diffsv.models.samplers import SAMPLERS
 from diffsv.utils.checkpoint import CheckpointError
@@ -77,7 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def embed_set(
-    embedder: Embedder, data_dir: Path, out: Path, subset: Path | None, job: int | None, sample_rate: int
+    embedder: Embedder, data_dir: Path, out: Path, subset: Path | None, job: int | None, frontend: FrontendConfig
 ) -> str:
     """Embed one data directory's utterances (or ``subset``'s) into ``out``; a summary line."""
     data = read_data_dir(data_dir)
@@ -88,7 +89,8 @@ def embed_set(
     name = "xvector" if job is None else f"xvector.{job}"
     out.mkdir(parents=True, exist_ok=True)
     scp = out / f"{name}.scp"
-    audio = ((utt, data.audio_ref(utt).read(sample_rate)) for utt in utts)
+    # An utterance shorter than one analysis frame has no spectrum to embed: an error, not padding.
+    audio = ((utt, data.audio_ref(utt).read(frontend.sample_rate, min_samples=frontend.win_length)) for utt in utts)
     progress = tqdm(embedder.embed(audio), total=len(utts), unit=" utt", desc=str(data_dir))
     write_embeddings(out / f"{name}.ark", scp, progress)
     return f"{len(utts)} embeddings -> {scp}"
@@ -154,12 +156,11 @@ def extract(args: argparse.Namespace) -> Iterator[str]:
     use_cuda = torch.cuda.is_available() if args.device == "auto" else args.device == "cuda"
     device = torch.device("cuda" if use_cuda else "cpu")
     model, record = configured_model(args)
-    sample_rate = model.config.frontend.sample_rate
     embedder = Embedder(model, device, SegmentConfig(args.segments, args.segment_samples), args.batch_size, args.seed)
     subsets = args.utterances or [None] * len(args.data)
     shape = f"({args.segments} x {model.embed_dim})"
     for data, out, subset in zip(args.data, args.output_dir, subsets, strict=True):
-        summary = embed_set(embedder, data, out, subset, args.job, sample_rate)
+        summary = embed_set(embedder, data, out, subset, args.job, model.config.frontend)
         with atomic_open(out / EMBEDDING_RECORD) as handle:
             json.dump(record, handle, indent=2)
         yield f"{summary} {shape}"

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         mix(args) if args.command == "mix" else data_dirs(args)
-    except (DataDirError, AudioError, FileNotFoundError, ValueError) as exc:
+    except (DataDirError, AudioError, OSError, ValueError) as exc:
         print(f"make_noisy_test: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -31,9 +31,9 @@ from diffsv.models.model_file import save_model_file
 from diffsv.training.checkpoint import average_model_states, best_epoch, epoch_checkpoints, load_checkpoint
 from diffsv.training.config import ExperimentConfig
 from diffsv.training.objective import TrainingObjective
-from diffsv.training.trainer import Trainer, init_process_context
+from diffsv.training.trainer import Trainer, TrainingDiverged, init_process_context
 from diffsv.training.validation import SELECTION_METRIC, SpeakerValidator
-from diffsv.utils.checkpoint import CheckpointError
+from diffsv.utils.checkpoint import CheckpointError, load_state_dict_strict
 from diffsv.utils.fileio import atomic_open
 
 
@@ -76,24 +76,31 @@ def write_experiment_files(exp: Path, config: ExperimentConfig, speakers: list[s
         json.dump({"parameters": sizes, "speakers": len(speakers)}, handle, indent=1)
 
 
-def load_pretrained(objective: TrainingObjective, exp: Path) -> str | None:
-    """Initialise a joint run that has no checkpoint yet from the last pre-training epoch."""
-    if epoch_checkpoints(exp / "joint"):
+def load_pretrained(objective: TrainingObjective, exp: Path, pretrain_epochs: int) -> str | None:
+    """Initialise a joint run that has no checkpoint yet from the last pre-training epoch.
+
+    A config with pre-training whose stage 3 has not finished is an error: training from scratch
+    instead would silently give another experiment.
+    """
+    if not pretrain_epochs or epoch_checkpoints(exp / "joint"):
         return None
     pretrained = epoch_checkpoints(exp / "pretrain")
-    if not pretrained:
-        return None
-    objective.model.load_state_dict(load_checkpoint(pretrained[-1])["model"])
+    if len(pretrained) < pretrain_epochs:
+        raise SetupError(
+            f"{exp / 'pretrain'} has {len(pretrained)} of the config's {pretrain_epochs} pre-training epochs: "
+            "run stage 3 (pre-training) first"
+        )
+    load_state_dict_strict(objective.model, load_checkpoint(pretrained[-1])["model"], str(pretrained[-1]))
     return str(pretrained[-1])
 
 
 def write_final_models(exp: Path, config: ExperimentConfig) -> list[str]:
-    """``final.pt``: mean of the last N epochs' weights; ``best.pt``: the best epoch on validation."""
+    """``best.pt``: the best epoch on validation; then ``final.pt``: mean of the last N epochs' weights.
+
+    ``final.pt`` is written last, so that its presence means both are complete.
+    """
     directory = exp / "joint"
-    checkpoints = epoch_checkpoints(directory)
-    last = checkpoints[-config.training.average_last :]
-    save_model_file(exp / "final.pt", average_model_states(last), config.model, averaged=[p.name for p in last])
-    written = [f"final.pt (average of {', '.join(p.name for p in last)})"]
+    written = []
     history_file = directory / "validation.json"
     history = json.loads(history_file.read_text()) if history_file.exists() else {}
     epoch = best_epoch(history, SELECTION_METRIC)
@@ -101,6 +108,9 @@ def write_final_models(exp: Path, config: ExperimentConfig) -> list[str]:
         state = load_checkpoint(directory / f"epoch_{epoch}.pt")
         save_model_file(exp / "best.pt", state["model"], config.model, epoch=epoch, validation=history[str(epoch)])
         written.append(f"best.pt (epoch {epoch}, {SELECTION_METRIC} {history[str(epoch)][SELECTION_METRIC]:.4f})")
+    last = epoch_checkpoints(directory)[-config.training.average_last :]
+    save_model_file(exp / "final.pt", average_model_states(last), config.model, averaged=[p.name for p in last])
+    written.append(f"final.pt (average of {', '.join(p.name for p in last)})")
     return written
 
 
@@ -131,11 +141,9 @@ def run(args: argparse.Namespace) -> int:
         split.train_utts,
         split.spk2label,
         config.data.crop_samples,
-        sample_rate,
+        model_config.frontend,
         augmenter,
         config.training.seed,
-        model_config.frontend.n_mels,
-        model_config.frontend.hop_length,
         model_config.diffusion.t_epsilon,
     )
     torch.manual_seed(config.training.seed)
@@ -143,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     objective = TrainingObjective(model, len(split.speakers), config.loss)
     if context.is_main:
         write_experiment_files(args.exp, config, split.speakers, model)
-    source = load_pretrained(objective, args.exp) if args.phase == "joint" else None
+    source = load_pretrained(objective, args.exp, config.training.pretrain_epochs) if args.phase == "joint" else None
     validator = None
     if split.validation_utts and context.is_main:
         validator = SpeakerValidator(
@@ -165,10 +173,13 @@ def run(args: argparse.Namespace) -> int:
         len(split.validation_utts),
         trainer.sampler.steps_per_epoch,
     )
-    trainer.run()
+    trained = trainer.run()
     if args.phase == "joint" and context.is_main:
-        for line in write_final_models(args.exp, config):
-            print(f"train: wrote {args.exp}/{line}")
+        if trained or not (args.exp / "final.pt").exists():
+            for line in write_final_models(args.exp, config):
+                print(f"train: wrote {args.exp}/{line}")
+        else:
+            print(f"train: {args.exp} has finished training; final.pt and best.pt are left as they are")
     return 0
 
 
@@ -176,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         return run(args)
-    except (ConfigError, DataDirError, AudioError, CheckpointError, SetupError) as exc:
+    except (ConfigError, DataDirError, AudioError, CheckpointError, SetupError, TrainingDiverged, OSError) as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 1
 

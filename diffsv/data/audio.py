@@ -124,14 +124,24 @@ def read_audio(rxspecifier: str, start: float | None = None, end: float | None =
     return Audio(audio.samples[first:last], audio.sample_rate)
 
 
-def read_mono(rxspecifier: str, sample_rate: int, start: float | None = None, end: float | None = None) -> np.ndarray:
-    """Read audio that must be mono at ``sample_rate``; the toolkit never resamples silently."""
+def read_mono(
+    rxspecifier: str, sample_rate: int, start: float | None = None, end: float | None = None, min_samples: int = 1
+) -> np.ndarray:
+    """Read audio that must be mono at ``sample_rate``, finite, and at least ``min_samples`` long (one
+    analysis frame, for speech); the toolkit never resamples, pads or repairs silently."""
     audio = read_audio(rxspecifier, start, end)
     if audio.channels != 1:
         raise AudioError(f"{rxspecifier}: expected mono audio, found {audio.channels} channels")
     if audio.sample_rate != sample_rate:
         raise AudioError(f"{rxspecifier}: expected {sample_rate} Hz, found {audio.sample_rate} Hz")
-    return audio.samples
+    samples = audio.samples
+    if samples.shape[0] < min_samples:
+        raise AudioError(f"{rxspecifier}: {samples.shape[0]} samples, fewer than the {min_samples} of one frame")
+    finite = np.isfinite(samples)
+    if not finite.all():
+        first = int(np.flatnonzero(~finite)[0])
+        raise AudioError(f"{rxspecifier}: sample {first} is {samples[first]} (audio must be finite)")
+    return samples
 
 
 AUDIO_FORMATS = {"flac": ("FLAC", "PCM_16"), "wav": ("WAV", "PCM_16")}
@@ -144,4 +154,7 @@ def write_audio(path: str | Path, samples: np.ndarray, sample_rate: int, audio_f
     container, subtype = AUDIO_FORMATS[audio_format]
     clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 32767.0 / 32768.0)
     with atomic_path(path) as tmp:
-        soundfile.write(str(tmp), clipped, sample_rate, format=container, subtype=subtype)
+        try:
+            soundfile.write(str(tmp), clipped, sample_rate, format=container, subtype=subtype)
+        except (RuntimeError, soundfile.LibsndfileError) as err:  # a full disk, for one
+            raise OSError(f"{path}: cannot write: {err}") from err

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from diffsv.data.audio import read_mono
+from diffsv.data.audio import AudioError, read_mono
 from diffsv.utils.fileio import atomic_directory
 
 V = TypeVar("V")
@@ -46,14 +46,23 @@ class Segment:
 
 @dataclass(frozen=True)
 class AudioRef:
-    """An utterance's audio: a wav.scp rxspecifier, cut to ``start``..``end`` seconds when segmented."""
+    """An utterance's audio: a wav.scp rxspecifier, cut to ``start``..``end`` seconds when segmented.
+
+    ``source`` (``wav.scp:line``, when known) prefixes every error, so that a bad recording is found at once.
+    """
 
     rxspecifier: str
     start: float | None = None
     end: float | None = None
+    source: str | None = None
 
-    def read(self, sample_rate: int) -> np.ndarray:
-        return read_mono(self.rxspecifier, sample_rate, self.start, self.end)
+    def read(self, sample_rate: int, min_samples: int = 1) -> np.ndarray:
+        try:
+            return read_mono(self.rxspecifier, sample_rate, self.start, self.end, min_samples)
+        except AudioError as err:
+            if self.source is None:
+                raise
+            raise AudioError(f"{self.source}: {err}") from err
 
 
 @dataclass(frozen=True)
@@ -316,6 +325,11 @@ def _format_seconds(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
+def _where(table: Mapping[str, object], key: str) -> str | None:
+    """``path:line`` of a key of a table read from disk; None for one built in memory."""
+    return table.where(key) if isinstance(table, Table) else None
+
+
 @dataclass
 class DataDir:
     """Everything a data directory holds. Built in memory by corpus preparation (plain dicts) or read
@@ -338,9 +352,9 @@ class DataDir:
     def audio_ref(self, utt: str) -> AudioRef:
         """Where an utterance's samples are: its wav.scp entry, or its segment of a recording."""
         if self.segments is None:
-            return AudioRef(self.wav_scp[utt])
+            return AudioRef(self.wav_scp[utt], source=_where(self.wav_scp, utt))
         segment = self.segments[utt]
-        return AudioRef(self.wav_scp[segment.recording], segment.start, segment.end)
+        return AudioRef(self.wav_scp[segment.recording], segment.start, segment.end, _where(self.segments, utt))
 
     def describe(self) -> str:
         """One summary line: utterances, speakers, and recordings/trials when present."""

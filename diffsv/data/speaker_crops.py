@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 from diffsv.config import ConfigError
 from diffsv.data.augment import Augmenter
 from diffsv.data.kaldi_dir import DataDir
+from diffsv.models.frontend import FrontendConfig
 from diffsv.training.objective import diffusion_draws, example_generator, example_rng
 
 
@@ -67,21 +68,18 @@ class SpeakerCrops(Dataset):
         utts: list[str],
         spk2label: Mapping[str, int],
         crop_samples: int,
-        sample_rate: int,
+        frontend: FrontendConfig,
         augmenter: Augmenter | None,
         seed: int,
-        n_mels: int,
-        hop_length: int,
         t_epsilon: float,
     ) -> None:
         self.refs = [data.audio_ref(utt) for utt in utts]
         self.labels = [spk2label[data.utt2spk[utt]] for utt in utts]
         self.crop_samples = crop_samples
-        self.sample_rate = sample_rate
+        self.frontend = frontend
         self.augmenter = augmenter
         self.seed = seed
-        self.n_mels = n_mels
-        self.frames = 1 + crop_samples // hop_length
+        self.frames = 1 + crop_samples // frontend.hop_length
         self.t_epsilon = t_epsilon
 
     def __len__(self) -> int:
@@ -90,7 +88,8 @@ class SpeakerCrops(Dataset):
     def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
         epoch, index = key
         rng = example_rng(self.seed, epoch, index)
-        samples = repeat_to_length(self.refs[index].read(self.sample_rate), self.crop_samples)
+        samples = self.refs[index].read(self.frontend.sample_rate, min_samples=self.frontend.win_length)
+        samples = repeat_to_length(samples, self.crop_samples)
         offset = int(rng.integers(0, samples.shape[0] - self.crop_samples + 1))
         clean = samples[offset : offset + self.crop_samples].astype(np.float32)
         noisy = self.augmenter(clean, rng) if self.augmenter is not None else clean
@@ -98,5 +97,7 @@ class SpeakerCrops(Dataset):
             "noisy": torch.from_numpy(np.ascontiguousarray(noisy, dtype=np.float32)),
             "clean": torch.from_numpy(clean),
             "labels": torch.tensor(self.labels[index]),
-            **diffusion_draws(example_generator(self.seed, epoch, index), self.n_mels, self.frames, self.t_epsilon),
+            **diffusion_draws(
+                example_generator(self.seed, epoch, index), self.frontend.n_mels, self.frames, self.t_epsilon
+            ),
         }

@@ -14,13 +14,11 @@ import torch
 
 from diffsv.config import ConfigError, from_dict, to_dict
 from diffsv.models.diffsv import DiffSV, ModelConfig
-from diffsv.utils.checkpoint import CheckpointError, load_state_dict_strict
-from diffsv.utils.fileio import atomic_path
+from diffsv.utils.checkpoint import CheckpointError, load_state_dict_strict, save_torch_file
 
 
 def save_model_file(path: str | Path, state_dict: dict[str, torch.Tensor], config: ModelConfig, **extra: Any) -> None:
-    with atomic_path(path) as tmp:
-        torch.save({"model": state_dict, "model_config": to_dict(config), **extra}, tmp)
+    save_torch_file(path, {"model": state_dict, "model_config": to_dict(config), **extra})
 
 
 def load_model_file(path: str | Path, map_location: str | torch.device = "cpu") -> DiffSV:

@@ -8,8 +8,7 @@ from typing import Any
 
 import torch
 
-from diffsv.utils.checkpoint import CheckpointError
-from diffsv.utils.fileio import atomic_path
+from diffsv.utils.checkpoint import CheckpointError, save_torch_file
 
 EPOCH_FILE = re.compile(r"^epoch_(\d+)\.pt$")
 
@@ -29,8 +28,7 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     """Write atomically: a run killed while saving leaves the previous checkpoint intact."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    save_torch_file(path, state)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from diffsv.training.config import ExperimentConfig
 from diffsv.training.objective import Batch, Phase, TrainingObjective
 from diffsv.training.sampler import EpochBatchSampler
 from diffsv.training.scheduler import WarmRestartScheduler
+from diffsv.utils.checkpoint import load_state_dict_strict
 from diffsv.utils.fileio import atomic_open
 
 Validator = Callable[[torch.nn.Module], dict[str, float]]
@@ -165,12 +166,16 @@ class Trainer:
         if not checkpoints:
             return
         state = load_checkpoint(checkpoints[-1])
-        self.objective.model.load_state_dict(state["model"])
-        self.objective.head.load_state_dict(state["head"])
+        load_state_dict_strict(self.objective.model, state["model"], str(checkpoints[-1]))
+        load_state_dict_strict(self.objective.head, state["head"], f"{checkpoints[-1]} (classifier head)")
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         restore_rng_state(state["rng"])
         self.epoch, self.step, self.skipped_steps = state["epoch"], state["step"], state["skipped_steps"]
+        self.consecutive_skips = state.get("consecutive_skips", 0)
+        if self.context.is_main:
+            # A run killed between writing the checkpoint and validation.json gets the epoch's entry back.
+            self._record_validation(state["validation"])
         self.log.info("resumed from %s (epoch %d, step %d)", checkpoints[-1], self.epoch, self.step)
 
     def run(self) -> list[dict[str, float]]:
@@ -273,6 +278,7 @@ class Trainer:
                 "epoch": self.epoch,
                 "step": self.step,
                 "skipped_steps": self.skipped_steps,
+                "consecutive_skips": self.consecutive_skips,
                 "phase": self.phase,
                 "validation": metrics,
                 "config": to_dict(self.config),
@@ -288,6 +294,8 @@ class Trainer:
     def _record_validation(self, metrics: dict[str, float]) -> None:
         path = self.directory / "validation.json"
         history = json.loads(path.read_text()) if path.exists() else {}
+        if history.get(str(self.epoch)) == metrics:
+            return
         history[str(self.epoch)] = metrics
         with atomic_open(path) as handle:
             json.dump(history, handle, indent=1, sort_keys=True)

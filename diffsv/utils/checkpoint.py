@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import torch
+
+from diffsv.utils.fileio import atomic_path
 
 
 class CheckpointError(ValueError):
     """A checkpoint cannot be read or does not fit the model it is loaded into."""
+
+
+def save_torch_file(path: str | Path, payload: Any) -> None:
+    """``torch.save`` under a temporary name, renamed when complete; a failed write (a full disk, which
+    torch reports as a RuntimeError of its zip writer) is an ``OSError`` naming the file, and leaves
+    any previous file intact."""
+    with atomic_path(path) as tmp:
+        try:
+            torch.save(payload, tmp)
+        except RuntimeError as exc:
+            raise OSError(f"{path}: cannot write: {exc}") from exc
 
 
 def load_state_dict_strict(model: torch.nn.Module, state_dict: Mapping[str, torch.Tensor], source: str) -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+# A full disk or quota, or a file too large: errors of writing, whichever file they name.
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def _umask() -> int:
@@ -40,6 +44,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as err:
+        # A failed write (a full disk, for one) names no file or the temporary one: name the output.
+        # Errors naming another file (an input that cannot be read) pass unchanged.
+        if err.errno not in _FULL and err.filename not in (None, str(tmp)):
+            raise
+        message = f"cannot write {path}: {err.strerror or err}"
+        raise (OSError(err.errno, message) if err.errno else OSError(message)) from err
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -110,6 +110,11 @@ follow() {
   return "$status"
 }
 
+# need PATH STAGE: stop, naming the stage that makes PATH, when a stage's input is missing.
+need() {
+  [ -e "$1" ] || { echo "$0: $1 not found: run stage $2 first" >&2; exit 1; }
+}
+
 # split_list LIST NJ DIR: DIR/wav.1.scp .. wav.J.scp with J = min(NJ, lines); sets $jobs to J.
 split_list() {
   local list=$1 n=$2 out=$3 lines parts=() i
@@ -135,6 +140,7 @@ fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   echo "$0: stage 2: noisy copies of $data/test (SNRs $snrs) in $noisy_audio"
+  for d in test musan_noise_test musan_speech_test musan_music_test nonspeech; do need "$data/$d/wav.scp" 1; done
   noisy_args=(--test-data "$data/test" --noise-data "$data/musan_noise_test" --babble-data "$data/musan_speech_test"
               --music-data "$data/musan_music_test" --nonspeech-data "$data/nonspeech" --audio-dir "$noisy_audio"
               --out-data "$data" --snrs "$snrs" --seed "$noisy_seed" --audio-format "$noisy_format")
@@ -163,6 +169,7 @@ for phase in pretrain joint; do
   n=3; [ "$phase" = joint ] && n=4
   if [ "$stage" -le "$n" ] && [ "$stop_stage" -ge "$n" ]; then
     echo "$0: stage $n: training ($phase) $expdir with $config; log in $expdir/log/train_$phase.log"
+    for d in train musan_noise_train musan_speech_train musan_music_train rirs; do need "$data/$d/wav.scp" 1; done
     follow "$expdir/log/train_$phase.log" \
       "${train_runner[@]}" "$expdir/log/train_$phase.log" "${launcher[@]}" --phase "$phase" "${train_args[@]}"
   fi
@@ -170,7 +177,9 @@ done
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   echo "$0: stage 5: embeddings, scores and metrics of $expdir/$model.pt"
-  [ -f "$expdir/$model.pt" ] || { echo "$0: $expdir/$model.pt not found: run stage 4 first" >&2; exit 1; }
+  need "$expdir/$model.pt" 4
+  need "$data/test/wav.scp" 1
+  compgen -G "$data/test_*/trials" > /dev/null || echo "$0: no noisy test sets in $data (stage 2 makes them): scoring clean only"
   # embed NAME DATA_DIR LIST OUT [DATA_DIR LIST OUT ...]: embeddings of the utterances in each LIST (of
   # DATA_DIR) in OUT/xvector.scp, by one array of at most $nj jobs that each load the model once; logs
   # $expdir/log/embed_NAME.JOB.log. An OUT whose xvector.scp holds LIST's utterances, made by this model file
@@ -210,7 +219,9 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     mean|asnorm)
       cohort=$expdir/embeddings/cohort
       mkdir -p "$cohort"
-      utils/subset_scp.pl "$cohort_utts" "$data/train/wav.scp" > "$cohort/wav.scp"
+      need "$data/train/wav.scp" 1
+      utils/subset_scp.pl "$cohort_utts" "$data/train/wav.scp" > "$cohort/wav.scp.tmp"
+      mv "$cohort/wav.scp.tmp" "$cohort/wav.scp"
       embed cohort "$data/train" "$cohort/wav.scp" "$cohort"
       python -m diffsv.bin.compute_mean "$cohort/xvector.scp" "$cohort/mean.npy"
       norm_args=(--mean "$cohort/mean.npy")
@@ -241,8 +252,8 @@ fi
 
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   echo "$0: stage 6: exporting $expdir/$model.pt (TorchScript, ONNX) to $expdir/export"
-  [ -f "$expdir/$model.pt" ] || { echo "$0: $expdir/$model.pt not found: run stage 4 first" >&2; exit 1; }
-  [ -f "$data/test/wav.scp" ] || { echo "$0: $data/test not found: run stage 1 first" >&2; exit 1; }
+  need "$expdir/$model.pt" 4
+  need "$data/test/wav.scp" 1
   if [ -f "$expdir/export/export.json" ] && [ "$expdir/export/export.json" -nt "$expdir/$model.pt" ]; then
     echo "$0: $expdir/export is newer than $expdir/$model.pt: nothing to do"
   else

@@ -1,0 +1,79 @@
+"""Bad recordings in a data directory: every reader of the recipe stops with an error naming the wav.scp
+line and what is wrong, and a stage exits 1 with that message instead of a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from corpus_trees import write_wav
+from training_helpers import tiny_experiment
+
+from diffsv.data.audio import AudioError
+from diffsv.data.kaldi_dir import read_data_dir
+from diffsv.models import DiffSV
+from diffsv.models.model_file import save_model_file
+
+RATE = 16_000
+FRAME = 400  # the front end's window: 25 ms
+
+
+def _float_wav(path: Path, samples: np.ndarray) -> None:
+    soundfile.write(str(path), samples.astype(np.float32), RATE, subtype="FLOAT")
+
+
+BAD: dict[str, tuple[Callable[[Path], None], str]] = {
+    "corrupt": (lambda p: p.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk" + bytes(range(64))), "not readable audio"),
+    "truncated header": (lambda p: p.write_bytes(write_wav(p, 1.0).read_bytes()[:30]), "not readable audio"),
+    "empty file": (lambda p: p.write_bytes(b""), "not readable audio"),
+    "no samples": (lambda p: write_wav(p, 0.0), "0 samples, fewer than the 400 of one frame"),
+    "shorter than a frame": (lambda p: write_wav(p, 100 / RATE), "100 samples, fewer than the 400 of one frame"),
+    "8 kHz": (lambda p: write_wav(p, 1.0, sample_rate=8000), "expected 16000 Hz, found 8000 Hz"),
+    "stereo": (lambda p: write_wav(p, 1.0, channels=2), "expected mono audio, found 2 channels"),
+    "NaN": (lambda p: _float_wav(p, np.where(np.arange(RATE) == 700, np.nan, 0.01)), "sample 700 is nan"),
+    "Inf": (lambda p: _float_wav(p, np.where(np.arange(RATE) == 9, -np.inf, 0.01)), "sample 9 is -inf"),
+}
+
+
+def _data_dir(root: Path, bad: str) -> Path:
+    """A data directory of three utterances whose second (line 2 of wav.scp) is ``bad``."""
+    data = root / "data"
+    data.mkdir()
+    paths = [root / f"u{i}.wav" for i in range(3)]
+    for i, path in enumerate(paths):
+        if i == 1:
+            BAD[bad][0](path)
+        else:
+            write_wav(path, 1.0, seed=i)
+    (data / "wav.scp").write_text("".join(f"spk-u{i} {path}\n" for i, path in enumerate(paths)))
+    (data / "utt2spk").write_text("".join(f"spk-u{i} spk\n" for i in range(3)))
+    return data
+
+
+@pytest.mark.parametrize("bad", list(BAD))
+def test_reading_a_bad_recording_names_its_wav_scp_line(tmp_path: Path, bad: str) -> None:
+    data = read_data_dir(_data_dir(tmp_path, bad))
+    assert data.audio_ref("spk-u0").read(RATE, min_samples=FRAME).shape == (RATE,)
+    with pytest.raises(AudioError) as caught:
+        data.audio_ref("spk-u1").read(RATE, min_samples=FRAME)
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path}/data/wav.scp:2: {tmp_path}/u1.wav: ") and BAD[bad][1] in message
+
+
+@pytest.mark.parametrize("bad", ["shorter than a frame", "NaN", "corrupt"])
+def test_a_stage_meeting_a_bad_recording_exits_1_naming_it(tmp_path: Path, bad: str) -> None:
+    data = _data_dir(tmp_path, bad)
+    model = tmp_path / "model.pt"
+    config = tiny_experiment().model
+    save_model_file(model, DiffSV(config).state_dict(), config)
+    command = [sys.executable, "-m", "diffsv.bin.extract_embeddings", "--model", str(model), "--data", str(data)]
+    command += ["--output-dir", str(tmp_path / "emb"), "--segments", "1", "--segment-samples", str(RATE)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert f"{data}/wav.scp:2: " in result.stderr and BAD[bad][1] in result.stderr
+    assert not (tmp_path / "emb" / "xvector.scp").exists()
