@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torchaudio
 
-from diffsv.data.audio import AudioError, read_audio
+from diffsv.data.audio import AudioError, read_audio_file
 from diffsv.embedding import EMBEDDING_RECORD, Embedder, SegmentConfig, utterance_generator
 from diffsv.models.diffsv import DiffSV
 from diffsv.models.model_file import load_model_file
@@ -91,7 +91,7 @@ class SpeakerVerifier:
     def load_audio(self, audio: AudioInput, sample_rate: int | None = None) -> np.ndarray:
         """Mono float32 samples at the model's rate from a file path or an array at ``sample_rate``."""
         if isinstance(audio, (str, Path)):
-            read = read_audio(str(audio))
+            read = read_audio_file(audio)
             samples, rate, source = read.samples, read.sample_rate, str(audio)
         else:
             if isinstance(audio, torch.Tensor):

@@ -1,5 +1,6 @@
 """Bad recordings in a data directory: every reader of the recipe stops with an error naming the wav.scp
-line and what is wrong, and a stage exits 1 with that message instead of a traceback."""
+line and what is wrong, and a stage exits 1 with that message instead of a traceback. Paths given to
+the API are read as files, never run as commands."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import soundfile
 from corpus_trees import write_wav
 from training_helpers import tiny_experiment
 
-from diffsv.data.audio import AudioError
+import diffsv
+from diffsv.data.audio import AudioError, read_audio
 from diffsv.data.kaldi_dir import read_data_dir
 from diffsv.models import DiffSV
 from diffsv.models.model_file import save_model_file
@@ -55,6 +57,14 @@ def _data_dir(root: Path, bad: str) -> Path:
     return data
 
 
+def _tiny_model_file(root: Path) -> Path:
+    """An untrained model file of the tiny test configuration (errors come before the weights matter)."""
+    model = root / "model.pt"
+    config = tiny_experiment().model
+    save_model_file(model, DiffSV(config).state_dict(), config)
+    return model
+
+
 @pytest.mark.parametrize("bad", list(BAD))
 def test_reading_a_bad_recording_names_its_wav_scp_line(tmp_path: Path, bad: str) -> None:
     data = read_data_dir(_data_dir(tmp_path, bad))
@@ -65,15 +75,24 @@ def test_reading_a_bad_recording_names_its_wav_scp_line(tmp_path: Path, bad: str
     assert message.startswith(f"{tmp_path}/data/wav.scp:2: {tmp_path}/u1.wav: ") and BAD[bad][1] in message
 
 
-@pytest.mark.parametrize("bad", ["shorter than a frame", "NaN", "corrupt"])
-def test_a_stage_meeting_a_bad_recording_exits_1_naming_it(tmp_path: Path, bad: str) -> None:
+def test_a_stage_meeting_a_bad_recording_exits_1_naming_it(tmp_path: Path) -> None:
+    bad = "NaN"
     data = _data_dir(tmp_path, bad)
-    model = tmp_path / "model.pt"
-    config = tiny_experiment().model
-    save_model_file(model, DiffSV(config).state_dict(), config)
+    model = _tiny_model_file(tmp_path)
     command = [sys.executable, "-m", "diffsv.bin.extract_embeddings", "--model", str(model), "--data", str(data)]
     command += ["--output-dir", str(tmp_path / "emb"), "--segments", "1", "--segment-samples", str(RATE)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert f"{data}/wav.scp:2: " in result.stderr and BAD[bad][1] in result.stderr
     assert not (tmp_path / "emb" / "xvector.scp").exists()
+
+
+def test_paths_given_to_the_api_are_files_never_commands(tmp_path: Path) -> None:
+    # A wav.scp entry ending in "|" is a Kaldi pipe and runs (documented); a path given to the API does not.
+    model = _tiny_model_file(tmp_path)
+    marker = tmp_path / "ran"
+    with pytest.raises(AudioError, match="no such file"):
+        diffsv.load_model(model).embed(f"touch {marker} |")
+    assert not marker.exists()
+    assert read_audio(f"touch {marker}; cat {write_wav(tmp_path / 'u1.wav', 1.0)} |").samples.shape == (RATE,)
+    assert marker.exists()

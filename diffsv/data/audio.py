@@ -124,6 +124,14 @@ def read_audio(rxspecifier: str, start: float | None = None, end: float | None =
     return Audio(audio.samples[first:last], audio.sample_rate)
 
 
+def read_audio_file(path: str | Path) -> Audio:
+    """A plain audio file and nothing else: for paths a user gives (the API, ``diffsv verify``), where
+    running a trailing-``|`` string as a shell command, as a wav.scp entry is run, would surprise."""
+    if not Path(path).is_file():
+        raise AudioError(f"{path}: no such file")
+    return _read_file(str(path), None, None)
+
+
 def read_mono(
     rxspecifier: str, sample_rate: int, start: float | None = None, end: float | None = None, min_samples: int = 1
 ) -> np.ndarray:
