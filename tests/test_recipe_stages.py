@@ -93,15 +93,36 @@ def test_stage2_writes_twenty_noisy_sets_independent_of_nj(recipe: dict[str, Pat
     for name in sets:
         assert (data / name / "utt2spk").read_text() == (data / "test" / "utt2spk").read_text()
         assert (data / name / "trials").read_text() == (data / "test" / "trials").read_text()
+    first = hashes(data / "noisy_audio")
+    assert len(first) == 20 * 6
+    # Again with --nj 1 into another directory, interrupted twice on the way: its worker SIGKILLed, then
+    # the whole stage SIGTERMed (as Ctrl-C or a scheduler would). Whatever exists after each interruption
+    # is complete, and the re-run finishes with exactly the audio of the uninterrupted run.
     other = recipe["root"] / "noisy_nj1"
-    shown = run_recipe(
-        "--stage", "2", "--stop-stage", "2", *recipe["common"], "--nj", "1", "--noisy-audio", str(other),
-        "--follow-logs", "true",
-    ).stdout  # fmt: skip
+    stage2 = ["--stage", "2", "--stop-stage", "2", *recipe["common"], "--nj", "1", "--noisy-audio", str(other)]
+    for written, interrupt in ((30, "kill the worker"), (70, "terminate the stage")):
+        run = subprocess.Popen(["bash", "run.sh", *stage2], cwd=RECIPE, env=env(), start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            while len(list(other.rglob("*.flac"))) < written:
+                assert run.poll() is None, f"stage 2 ended before it could be interrupted ({interrupt})"
+                time.sleep(0.05)
+            if interrupt == "kill the worker":
+                subprocess.run(
+                    ["pkill", "-KILL", "-f", f"^python -m diffsv.bin.make_noisy_test mix .*{other}"], check=True
+                )
+            else:
+                os.killpg(run.pid, signal.SIGTERM)
+            assert run.wait(timeout=60) != 0
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGKILL)
+        partial = hashes(other)
+        assert written <= len(partial) < len(first) and all(first[name] == partial[name] for name in partial)
+    shown = run_recipe(*stage2, "--follow-logs", "true").stdout
     log = (recipe["exp"] / "log" / "noisy_test.1.log").read_text()
     assert "# Ended (code 0)" in log and log in shown  # the job's log, shown as it was written
-    first = hashes(data / "noisy_audio")
-    assert len(first) == 20 * 6 and first == hashes(other)
+    assert hashes(other) == first
 
 
 def test_stages3_4_write_a_complete_experiment(recipe: dict[str, Path]) -> None:
