@@ -1,9 +1,10 @@
 """Bad recordings in a data directory: every reader of the recipe stops with an error naming the wav.scp
 line and what is wrong, and a stage exits 1 with that message instead of a traceback. Paths given to
-the API are read as files, never run as commands."""
+the API are read as files, never run as commands; checkpoints never run code from the file."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+import torch
 from corpus_trees import write_wav
 from training_helpers import tiny_experiment
 
@@ -19,7 +21,9 @@ import diffsv
 from diffsv.data.audio import AudioError, read_audio
 from diffsv.data.kaldi_dir import read_data_dir
 from diffsv.models import DiffSV
-from diffsv.models.model_file import save_model_file
+from diffsv.models.model_file import load_model_file, save_model_file
+from diffsv.training.checkpoint import load_checkpoint
+from diffsv.utils.checkpoint import CheckpointError
 
 RATE = 16_000
 FRAME = 400  # the front end's window: 25 ms
@@ -96,3 +100,22 @@ def test_paths_given_to_the_api_are_files_never_commands(tmp_path: Path) -> None
     assert not marker.exists()
     assert read_audio(f"touch {marker}; cat {write_wav(tmp_path / 'u1.wav', 1.0)} |").samples.shape == (RATE,)
     assert marker.exists()
+
+
+class _RunsCode:
+    """Unpickling this runs a shell command: what a malicious checkpoint would hold."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("loader", [load_checkpoint, load_model_file], ids=["checkpoint", "model file"])
+def test_loading_never_runs_code_from_the_file(tmp_path: Path, loader: Callable[[Path], object]) -> None:
+    marker = tmp_path / "ran"
+    torch.save({"model": {"w": torch.zeros(2)}, "model_config": {}, "payload": _RunsCode(marker)}, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match=r"bad.pt: cannot load"):
+        loader(tmp_path / "bad.pt")
+    assert not marker.exists()

@@ -80,9 +80,12 @@ def recipe(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return paths
 
 
-def hashes(directory: Path) -> dict[str, str]:
+def hashes(directory: Path, pattern: str = "*.flac") -> dict[str, str]:
+    """SHA-256 of the files under ``directory`` matching ``pattern``, but not of the job logs (log/)."""
     return {
-        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest() for p in directory.rglob("*.flac")
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in directory.rglob(pattern)
+        if p.is_file() and "log" not in p.relative_to(directory).parts
     }
 
 
@@ -270,9 +273,10 @@ def test_stage5_embeds_again_only_when_the_sampler_changes(recipe: dict[str, Pat
     made = json.loads(record.read_text())
     assert (made["sampler"], made["steps"], made["segments"]) == ("heun", 1, 4) and len(made["model_sha256"]) == 64
     assert (exp / "scores" / "clean.score").read_text() != euler_scores
-    before = scp.stat().st_mtime_ns
+    before, outputs = scp.stat().st_mtime_ns, hashes(exp, "*")
     run_recipe("--stage", "5", "--stop-stage", "5", *recipe["common"], "--sampler", "heun", "--sampler-steps", "1")
-    assert scp.stat().st_mtime_ns == before  # made as asked: not embedded again
+    assert scp.stat().st_mtime_ns == before  # made as asked: not embedded again ...
+    assert hashes(exp, "*") == outputs  # ... and every output (scores, results, figures) as it was
     assert diffsv.load_model(exp).model.config.diffusion.sampler == "heun"  # the API follows the record
 
 
