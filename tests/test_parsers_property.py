@@ -96,6 +96,16 @@ VALID = to_dict(tiny_experiment())
 SECTIONS = _sections(VALID)
 
 
+def _write_config(path: Path, prefix: str, key: str, value: object) -> Path:
+    """The valid config with ``key`` of the section at ``prefix`` set to ``value``, as YAML in ``path``."""
+    config = yaml.safe_load(yaml.safe_dump(VALID))
+    target = config
+    for part in filter(None, prefix.split(".")):
+        target = target[part]
+    target[key] = value
+    return _write(path, yaml.safe_dump(config))
+
+
 @SETTINGS
 @given(st.sampled_from(SECTIONS), st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=15), st.integers(0, 9))
 def test_config_with_an_unknown_key_is_rejected_naming_it(
@@ -104,12 +114,7 @@ def test_config_with_an_unknown_key_is_rejected_naming_it(
     prefix, mapping = section
     if key in mapping:
         return
-    config = yaml.safe_load(yaml.safe_dump(VALID))
-    target = config
-    for part in filter(None, prefix.split(".")):
-        target = target[part]
-    target[key] = value
-    path = _write(scratch, yaml.safe_dump(config))
+    path = _write_config(scratch, prefix, key, value)
     full = f"{prefix}.{key}" if prefix else key
     try:
         load_config(path, ExperimentConfig)
@@ -133,12 +138,7 @@ def test_config_with_a_wrong_value_is_loaded_or_rejected_naming_the_key(
     scratch: Path, leaf: tuple[str, str], value: object
 ) -> None:
     prefix, key = leaf
-    config = yaml.safe_load(yaml.safe_dump(VALID))
-    target = config
-    for part in filter(None, prefix.split(".")):
-        target = target[part]
-    target[key] = value
-    path = _write(scratch, yaml.safe_dump(config))
+    path = _write_config(scratch, prefix, key, value)
     try:
         load_config(path, ExperimentConfig)
     except ConfigError as err:
