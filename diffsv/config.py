@@ -138,7 +138,12 @@ def _build(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
     try:
         obj = cls(**kwargs)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"'{prefix or cls.__name__}': {exc}") from exc
+        # A section's own check ("steps must be at least 1") is about the key its message starts with.
+        first = str(exc).split(" ", 1)[0]
+        where = prefix or cls.__name__
+        if first in fields:
+            where = f"{prefix}.{first}" if prefix else first
+        raise ConfigError(f"'{where}': {exc}") from exc
     return obj
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 import pytest
 
 from diffsv.config import ConfigError, from_dict, load_config, to_dict
+from diffsv.training.config import ExperimentConfig
 
 
 @dataclass
@@ -75,3 +76,11 @@ def test_missing_file(tmp_path):
 
 def test_empty_file_gives_defaults(tmp_path):
     assert load_config(write(tmp_path, ""), Outer) == Outer()
+
+
+def test_a_section_check_names_the_key_and_its_line(tmp_path):
+    text = "model:\n  diffusion:\n    steps: 0\ntraining:\n  grad_accumulation: 0\n"
+    with pytest.raises(ConfigError, match=r"conf.yaml:3: 'model.diffusion.steps': steps must be at least 1"):
+        load_config(write(tmp_path, text), ExperimentConfig)
+    with pytest.raises(ConfigError, match=r"conf.yaml:5: 'training.grad_accumulation': grad_accumulation must be"):
+        load_config(write(tmp_path, text.replace("steps: 0", "steps: 2")), ExperimentConfig)
