@@ -295,7 +295,7 @@ def test_failed_preparation_leaves_nothing_behind(corpora: Corpora, tmp_path: Pa
     assert not (tmp_path / "out").exists()
 
 
-def test_rerun_replaces_directories_cleanly(corpora: Corpora, tmp_path: Path) -> None:
+def test_rerun_replaces_changed_directories_and_leaves_the_rest(corpora: Corpora, tmp_path: Path) -> None:
     data = tmp_path / "data"
     common = corpora.options(voices_root=None, data=str(data))
     first = run_module("diffsv.bin.prepare_data", *common, "--trials-list", str(corpora.vox.list_path()))
@@ -309,6 +309,11 @@ def test_rerun_replaces_directories_cleanly(corpora: Corpora, tmp_path: Path) ->
     assert len((data / "test" / "trials").read_text().splitlines()) == 6
     assert not (data / "test" / "stale-file").exists()
     assert sorted(p.name for p in data.iterdir()) == [d for d in DATA_DIRS if not d.startswith("voices")]
+    # The same command once more writes nothing: every file keeps its content and its time.
+    before = {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in data.rglob("*") if path.is_file()}
+    third = run_module("diffsv.bin.prepare_data", *common, "--trials-list", str(corpora.vox.list_path("veri_test.txt")))
+    assert third.returncode == 0, third.stderr
+    assert {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in data.rglob("*") if path.is_file()} == before
 
 
 def test_voxceleb1_dev_and_test_kept_apart(tmp_path: Path) -> None:

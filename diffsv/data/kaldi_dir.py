@@ -16,7 +16,7 @@ tool downstream relies on and which :meth:`DataDir.check` enforces:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -406,30 +406,42 @@ class DataDir:
                             f"{location(self.trials, 'trials', index)}: utterance '{utt}' is not in utt2spk"
                         )
 
-    def write(self, path: str | Path) -> None:
+    def write(self, path: str | Path) -> bool:
         """Check, then write every file C-sorted into ``path``, atomically: a temporary sibling directory
-        is filled and swapped in, so ``path`` is either the old directory or the complete new one."""
+        is filled and swapped in, so ``path`` is either the old directory or the complete new one.
+
+        A directory that already holds exactly these files is left untouched (a re-run changes nothing);
+        returns whether anything was written.
+        """
         self.check()
+        files = self._files()
+        path = Path(path)
+        if all(_read_or_none(path / name) == files.get(name) for name in DATA_DIR_FILES):
+            return False
         with atomic_directory(path) as tmp:
-            self._write_files(tmp)
+            for name, text in files.items():
+                (tmp / name).write_text(text, encoding="utf-8")
+        return True
 
-    def _write_files(self, directory: Path) -> None:
-        def write(name: str, lines: Iterator[str]) -> None:
-            with open(directory / name, "w", encoding="utf-8") as handle:
-                handle.writelines(line + "\n" for line in lines)
+    def _files(self) -> dict[str, str]:
+        """The contents of the directory's files, by name."""
+        files: dict[str, str] = {}
 
-        write("wav.scp", (f"{key} {self.wav_scp[key]}" for key in sorted(self.wav_scp)))
-        write("utt2spk", (f"{utt} {self.utt2spk[utt]}" for utt in sorted(self.utt2spk)))
-        write("spk2utt", (" ".join([spk, *utts]) for spk, utts in spk2utt_from_utt2spk(self.utt2spk).items()))
+        def add(name: str, lines: Iterable[str]) -> None:
+            files[name] = "".join(line + "\n" for line in lines)
+
+        add("wav.scp", (f"{key} {self.wav_scp[key]}" for key in sorted(self.wav_scp)))
+        add("utt2spk", (f"{utt} {self.utt2spk[utt]}" for utt in sorted(self.utt2spk)))
+        add("spk2utt", (" ".join([spk, *utts]) for spk, utts in spk2utt_from_utt2spk(self.utt2spk).items()))
         if self.utt2dur is not None:
             durations = self.utt2dur
-            write("utt2dur", (f"{utt} {_format_seconds(durations[utt])}" for utt in sorted(durations)))
+            add("utt2dur", (f"{utt} {_format_seconds(durations[utt])}" for utt in sorted(durations)))
         if self.utt2num_samples is not None:
             samples = self.utt2num_samples
-            write("utt2num_samples", (f"{utt} {samples[utt]}" for utt in sorted(samples)))
+            add("utt2num_samples", (f"{utt} {samples[utt]}" for utt in sorted(samples)))
         if self.segments is not None:
             segments = self.segments
-            write(
+            add(
                 "segments",
                 (
                     f"{utt} {s.recording} {_format_seconds(s.start)} {_format_seconds(s.end)}"
@@ -438,7 +450,19 @@ class DataDir:
             )
         if self.trials is not None:
             labels = {True: "target", False: "nontarget"}
-            write("trials", (f"{t.utt1} {t.utt2} {labels[t.target]}" for t in self.trials))
+            add("trials", (f"{t.utt1} {t.utt2} {labels[t.target]}" for t in self.trials))
+        return files
+
+
+# Every file DataDir.write may write; the others in a directory (split lists, features) are not its own.
+DATA_DIR_FILES = ("wav.scp", "utt2spk", "spk2utt", "utt2dur", "utt2num_samples", "segments", "trials")
+
+
+def _read_or_none(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return None
 
 
 def read_data_dir(path: str | Path) -> DataDir:
