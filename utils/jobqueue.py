@@ -26,6 +26,7 @@ Options are jobrunner.OPTIONS' ``dest`` names; ``--max-jobs-run`` is the array's
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -405,14 +406,10 @@ class _QueueFiles:
         """Delete this submission's files, and q/ when nothing else is in it."""
         paths = [self.spec, self.script] + [path for i in indices for path in (self.output_of(i), self.status_of(i))]
         for path in paths:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
-            except FileNotFoundError:
-                pass
-        try:
+        with contextlib.suppress(OSError):  # not empty: another submission's files are there
             os.rmdir(self.directory)
-        except OSError:
-            pass
 
 
 class SlurmBackend(QueueBackend):
