@@ -15,7 +15,7 @@ import kaldiio
 import numpy as np
 import pytest
 
-from diffsv.utils.fileio import atomic_directory, atomic_open
+from diffsv.utils.fileio import atomic_directory, atomic_open, remove_stale_temporaries
 
 
 def test_failed_write_keeps_the_old_file(tmp_path):
@@ -92,3 +92,28 @@ def test_a_stage_on_a_full_disk_exits_1_naming_the_file(tmp_path: Path) -> None:
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("compute_mean: ") and "cannot write mean.npy: " in result.stderr
     assert sorted(os.listdir(tmp_path)) == ["x.ark", "x.scp"]
+
+
+def test_leftovers_of_killed_writers_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
+    killed_while_writing = (
+        "import os, signal\nfrom diffsv.utils.fileio import atomic_directory, atomic_open\n"
+        "with atomic_open('scores/clean.score') as h, atomic_directory('export') as d:\n"
+        "    h.write('partial'); h.flush(); (d / 'model.onnx').write_text('partial')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    result = subprocess.run([sys.executable, "-c", killed_while_writing], cwd=tmp_path, timeout=60)
+    assert result.returncode == -signal.SIGKILL
+    (tmp_path / "scores" / "noise_0.score").write_text("complete\n")
+    leftovers = sorted(p.name for p in tmp_path.rglob(".*.tmp.*") if p.parent.name != "export")
+    assert len(leftovers) == 2 and not (tmp_path / "scores" / "clean.score").exists()
+    other_host = tmp_path / "scores" / ".music_0.score.tmp.some-other-node.4242.abc123"
+    other_host.write_text("maybe still being written")
+    with atomic_open(tmp_path / "scores" / "babble_0.score") as handle:  # a writer still at work
+        handle.write("in progress")
+        removed = remove_stale_temporaries(tmp_path)
+        assert sorted(p.name for p in removed) == leftovers
+        assert sorted(os.listdir(tmp_path)) == ["scores"]
+        live = [p.name for p in (tmp_path / "scores").iterdir() if p.name.startswith(".babble_0.score.tmp.")]
+        assert len(live) == 1 and other_host.exists() and (tmp_path / "scores" / "noise_0.score").exists()
+    assert (tmp_path / "scores" / "babble_0.score").read_text() == "in progress"
+    assert remove_stale_temporaries(tmp_path) == []

@@ -31,7 +31,7 @@ from diffsv.models.diffsv import DiffSV
 from diffsv.models.model_file import load_model_file
 from diffsv.models.samplers import SAMPLERS
 from diffsv.utils.checkpoint import CheckpointError
-from diffsv.utils.fileio import atomic_directory
+from diffsv.utils.fileio import atomic_directory, remove_stale_temporaries
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         model = load_model_file(args.model)
         model.use_sampler(args.sampler, args.sampler_steps)
         wav, noise = check_audio(model, args.data, args.check_utterances, args.segment_samples, args.seed)
+        remove_stale_temporaries(args.out_dir.parent, recursive=False)
         with atomic_directory(args.out_dir) as tmp:
             checks = export_model(model, tmp, args.segment_samples, wav, noise, args.formats, args.tolerance)
             config = args.model.parent / "config.yaml"

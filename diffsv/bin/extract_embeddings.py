@@ -34,7 +34,7 @@ from diffsv.models.frontend import FrontendConfig
 from diffsv.models.model_file import load_model_file
 from diffsv.models.samplers import SAMPLERS
 from diffsv.utils.checkpoint import CheckpointError
-from diffsv.utils.fileio import atomic_open
+from diffsv.utils.fileio import atomic_open, remove_stale_temporaries
 
 
 def positive_int(text: str) -> int:
@@ -160,6 +160,7 @@ def extract(args: argparse.Namespace) -> Iterator[str]:
     subsets = args.utterances or [None] * len(args.data)
     shape = f"({args.segments} x {model.embed_dim})"
     for data, out, subset in zip(args.data, args.output_dir, subsets, strict=True):
+        remove_stale_temporaries(out, recursive=False)
         summary = embed_set(embedder, data, out, subset, args.job, model.config.frontend)
         with atomic_open(out / EMBEDDING_RECORD) as handle:
             json.dump(record, handle, indent=2)

@@ -21,6 +21,7 @@ from diffsv.data.audio import AUDIO_FORMATS, AudioError
 from diffsv.data.augment import NoisePool
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir, read_wav_scp
 from diffsv.data.noisy_test import DEFAULT_SNRS, NoiseCondition, mix_utterances, noisy_data_dirs
+from diffsv.utils.fileio import remove_stale_temporaries
 
 SAMPLE_RATE = 16_000
 #: Condition name -> (option naming its data directory, how many recordings are averaged).
@@ -68,6 +69,7 @@ def mix(args: argparse.Namespace) -> None:
         option, files = CONDITIONS[name]
         directory = getattr(args, option)
         conditions.append(NoiseCondition(name, NoisePool(read_data_dir(directory), directory.name, SAMPLE_RATE), files))
+    remove_stale_temporaries(args.audio_dir)
     start = time.perf_counter()
     written, present = mix_utterances(
         test, utts, conditions, args.snrs, args.audio_dir, args.seed, SAMPLE_RATE, args.audio_format

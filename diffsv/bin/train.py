@@ -34,7 +34,7 @@ from diffsv.training.objective import TrainingObjective
 from diffsv.training.trainer import Trainer, TrainingDiverged, init_process_context
 from diffsv.training.validation import SELECTION_METRIC, SpeakerValidator
 from diffsv.utils.checkpoint import CheckpointError, load_state_dict_strict
-from diffsv.utils.fileio import atomic_open
+from diffsv.utils.fileio import atomic_open, remove_stale_temporaries
 
 
 class SetupError(RuntimeError):
@@ -150,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     model = DiffSV(model_config)
     objective = TrainingObjective(model, len(split.speakers), config.loss)
     if context.is_main:
+        remove_stale_temporaries(args.exp)
         write_experiment_files(args.exp, config, split.speakers, model)
     source = load_pretrained(objective, args.exp, config.training.pretrain_epochs) if args.phase == "joint" else None
     validator = None

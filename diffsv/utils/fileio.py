@@ -1,11 +1,18 @@
-"""Atomic writes: an output exists under its final name only once it is complete."""
+"""Atomic writes: an output exists under its final name only once it is complete.
+
+A temporary name carries the writer's host and process id, so that a later run can tell the leftovers of a
+killed writer (SIGKILL, a lost node) from the files of writers still at work, and remove only those.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import os
+import re
 import shutil
+import socket
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +32,7 @@ def _tmp_sibling(path: Path, directory: bool = False) -> Path:
     """A unique temporary name beside ``path``, with the permissions a plain create would give it
     (mkstemp/mkdtemp make 0600/0700, which would leave outputs unreadable to a group)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{path.name}.tmp."
+    prefix = f".{path.name}.tmp.{socket.gethostname()}.{os.getpid()}."
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
         os.chmod(tmp, 0o777 & ~_umask())
@@ -34,6 +41,41 @@ def _tmp_sibling(path: Path, directory: bool = False) -> Path:
     os.close(fd)
     os.chmod(name, 0o666 & ~_umask())
     return Path(name)
+
+
+_TEMPORARY = re.compile(r"^\..+\.tmp\.(?P<host>.+)\.(?P<pid>\d+)\.[^.]+$")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(directory: str | Path, recursive: bool = True) -> list[Path]:
+    """Remove the temporary files and directories under ``directory`` that writers on this host left when
+    they were killed; those of running writers, and of other hosts (unknowable), stay. Stages call this
+    once as they start, on their output directories; each removal is reported on stderr."""
+    removed = []
+    for root, dirs, files in os.walk(directory):
+        for name in [*files, *dirs]:
+            match = _TEMPORARY.match(name)
+            if not match or match["host"] != socket.gethostname() or _running(int(match["pid"])):
+                continue
+            path = Path(root, name)
+            with contextlib.suppress(FileNotFoundError):  # removed meanwhile by a concurrent sweep
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            removed.append(path)
+            print(f"removed {path}: left by process {match['pid']}, killed while writing", file=sys.stderr)
+        dirs[:] = [d for d in dirs if recursive and not _TEMPORARY.match(d)]
+    return removed
 
 
 @contextlib.contextmanager
