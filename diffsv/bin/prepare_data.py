@@ -19,6 +19,7 @@ from pathlib import Path
 from diffsv.data.audio import AudioError
 from diffsv.data.corpora import CorpusError, add_corpus_arguments, corpus_sources, scan
 from diffsv.data.kaldi_dir import DataDir, DataDirError
+from diffsv.utils.fileio import remove_stale_temporaries
 
 PROG = "prepare_data"
 
@@ -28,7 +29,7 @@ def build(args: argparse.Namespace) -> dict[str, DataDir]:
     layouts = [scan(source) for source in corpus_sources(args) if source.root is not None]
     dirs: dict[str, DataDir] = {}
     for layout in layouts:
-        dirs.update(layout.prepare())
+        dirs.update(layout.prepare(args.resample))
     for name, data in dirs.items():
         try:
             data.check()
@@ -43,9 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_corpus_arguments(parser)
     parser.add_argument("--data", type=Path, required=True, help="directory to hold the data directories")
+    parser.add_argument(
+        "--resample",
+        action="store_true",
+        help="read files at another sample rate through a resampling wav.scp pipe, rather than refusing them",
+    )
     args = parser.parse_args(argv)
     try:
         dirs = build(args)
+        remove_stale_temporaries(args.data, recursive=False)
         for name, data in dirs.items():
             data.write(args.data / name)
             print(f"{PROG}: {args.data / name}: {data.describe()}")

@@ -8,7 +8,9 @@ three behave the same and errors always say which specifier failed.
 from __future__ import annotations
 
 import io
+import math
 import re
+import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +45,26 @@ class Audio:
 
 def is_pipe(rxspecifier: str) -> bool:
     return rxspecifier.rstrip().endswith("|")
+
+
+def resample(samples: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
+    """Polyphase resampling along the first axis (Kaiser-windowed FIR, scipy's default) to ``new_rate``."""
+    if rate == new_rate:
+        return samples
+    import scipy.signal  # here: most readers never resample, and scipy.signal takes a while to import
+
+    common = math.gcd(rate, new_rate)
+    return scipy.signal.resample_poly(samples, new_rate // common, rate // common, axis=0).astype(np.float32)
+
+
+def resampled_length(frames: int, rate: int, new_rate: int) -> int:
+    """The length :func:`resample` gives ``frames`` samples: ceil(frames * new_rate / rate)."""
+    return -(-frames * new_rate // rate)
+
+
+def resampling_pipe(path: str | Path, new_rate: int) -> str:
+    """The ``wav.scp`` rxspecifier that reads ``path`` resampled to ``new_rate``."""
+    return f"python -m diffsv.bin.resample_audio {shlex.quote(str(path))} {new_rate} |"
 
 
 def _read_bytes(data: bytes, source: str) -> Audio:

@@ -21,6 +21,7 @@ nonspeech_root=/export/corpora/Nonspeech100
 voices_root=""            # VOiCES 2019 challenge root; empty skips VOiCES
 trials=veri_test2.txt     # trial list inside the VoxCeleb1 root: veri_test.txt (original) or veri_test2.txt (cleaned)
 trials_list=""            # explicit path to a trial list; overrides $trials
+resample=false            # stage 1: read corpus files not at 16 kHz through a resampling pipe (true) or refuse them
 noisy_audio=""            # where stage 2 writes the noisy test audio [$data/noisy_audio]
 noisy_format=flac         # flac (lossless, about half the size of wav) or wav
 noisy_seed=3              # seeds the noise choice and offsets of stage 2
@@ -57,6 +58,7 @@ Options (defaults in brackets):
   --voices-root DIR            VOiCES 2019 challenge (optional) [$voices_root]
   --trials NAME                trial list in the VoxCeleb1 root [$trials]
   --trials-list PATH           explicit trial list (overrides --trials)
+  --resample true|false        stage 1: resample corpus files not at 16 kHz (a wav.scp pipe) or refuse them [$resample]
   --noisy-audio DIR            noisy test audio of stage 2 [\$data/noisy_audio]
   --noisy-format flac|wav      audio format of stage 2 [$noisy_format]
   --snrs LIST                  SNRs of the noisy test copies [$snrs]
@@ -92,6 +94,10 @@ case "$follow_logs" in
   auto) follow_logs=false; [ -t 1 ] && follow_logs=true ;;
   true|false) ;;
   *) echo "$0: --follow-logs must be auto, true or false, not '$follow_logs'" >&2; exit 1 ;;
+esac
+case "$resample" in
+  true|false) ;;
+  *) echo "$0: --resample must be true or false, not '$resample'" >&2; exit 1 ;;
 esac
 
 # follow LOG COMMAND...: run COMMAND (a job runner call); with --follow-logs true, print LOG as it grows.
@@ -132,7 +138,8 @@ fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   echo "$0: stage 1: preparing data directories in $data/"
-  python -m diffsv.bin.prepare_data "${corpus_args[@]}" --data "$data"
+  prepare_args=(); [ "$resample" = true ] && prepare_args=(--resample)
+  python -m diffsv.bin.prepare_data "${corpus_args[@]}" --data "$data" "${prepare_args[@]}"
   for d in "$data"/*/; do
     [ -f "$d/wav.scp" ] && utils/validate_data_dir.sh "${d%/}"
   done

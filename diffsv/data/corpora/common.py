@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from diffsv.data.audio import AudioError
-from diffsv.data.audio_info import AudioInfo, format_problem, probe_many
+from diffsv.data.audio import AudioError, resampled_length, resampling_pipe
+from diffsv.data.audio_info import SAMPLE_RATE, AudioInfo, format_problem, probe_many
 from diffsv.data.kaldi_dir import DataDir
 
 
@@ -24,7 +25,7 @@ class Layout(Protocol):
 
     def summary(self) -> str: ...
 
-    def prepare(self) -> dict[str, DataDir]: ...
+    def prepare(self, resample: bool = False) -> dict[str, DataDir]: ...
 
 
 def require_dir(path: Path, what: str) -> Path:
@@ -33,32 +34,47 @@ def require_dir(path: Path, what: str) -> Path:
     return path
 
 
-def probe_files(paths: Sequence[Path]) -> list[AudioInfo]:
-    """Headers of corpus files, which must be readable, mono, 16 kHz and non-empty; errors name the file."""
-    infos = []
-    for path, result in zip(paths, probe_many(str(p) for p in paths), strict=True):
-        if isinstance(result, AudioError):
-            raise CorpusError(str(result))
-        problem = format_problem(result)
+@dataclass(frozen=True)
+class Recording:
+    """A corpus file as the data directory will read it: its ``wav.scp`` rxspecifier (the path, or a
+    resampling pipe) and the audio that reading gives."""
+
+    spec: str
+    info: AudioInfo
+
+
+def probe_files(paths: Sequence[Path], resample: bool = False) -> list[Recording]:
+    """Corpus files, which must be readable, mono and non-empty, and at the toolkit's rate unless
+    ``resample`` (stage 1's ``--resample true``) lets them be read through a resampling pipe."""
+    recordings = []
+    for path, info in zip(paths, probe_many(str(p) for p in paths), strict=True):
+        if isinstance(info, AudioError):
+            raise CorpusError(str(info))
+        spec = str(path)
+        if resample and info.sample_rate != SAMPLE_RATE:
+            spec = resampling_pipe(path, SAMPLE_RATE)
+            info = AudioInfo(SAMPLE_RATE, info.channels, resampled_length(info.frames, info.sample_rate, SAMPLE_RATE))
+        problem = format_problem(info)
         if problem:
-            raise CorpusError(f"{path}: {problem}")
-        infos.append(result)
-    return infos
+            hint = "; stage 1 with --resample true resamples it" if info.sample_rate != SAMPLE_RATE else ""
+            raise CorpusError(f"{path}: {problem}{hint}")
+        recordings.append(Recording(spec, info))
+    return recordings
 
 
-def whole_files_dir(entries: Sequence[tuple[str, str, Path]]) -> DataDir:
+def whole_files_dir(entries: Sequence[tuple[str, str, Path]], resample: bool = False) -> DataDir:
     """A data directory of whole files from ``(utterance id, speaker id, path)`` entries."""
     paths: dict[str, Path] = {}
     for utt, _, path in entries:
         if utt in paths:
             raise CorpusError(f"{path}: utterance id '{utt}' is also that of {paths[utt]}")
         paths[utt] = path
-    infos = probe_files([path for _, _, path in entries])
+    recordings = dict(zip(paths, probe_files(list(paths.values()), resample), strict=True))
     return DataDir(
-        wav_scp={utt: str(path) for utt, _, path in entries},
+        wav_scp={utt: recording.spec for utt, recording in recordings.items()},
         utt2spk={utt: spk for utt, spk, _ in entries},
-        utt2dur={utt: info.duration for (utt, _, _), info in zip(entries, infos, strict=True)},
-        utt2num_samples={utt: info.frames for (utt, _, _), info in zip(entries, infos, strict=True)},
+        utt2dur={utt: recording.info.duration for utt, recording in recordings.items()},
+        utt2num_samples={utt: recording.info.frames for utt, recording in recordings.items()},
     )
 
 

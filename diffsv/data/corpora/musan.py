@@ -21,8 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from diffsv.data.audio_info import AudioInfo
-from diffsv.data.corpora.common import CorpusError, probe_files, require_dir, wav_files
+from diffsv.data.corpora.common import CorpusError, Recording, probe_files, require_dir, wav_files
 from diffsv.data.kaldi_dir import DataDir, Segment
 
 NAME = "MUSAN"
@@ -63,12 +62,12 @@ class MusanLayout:
         counts = ", ".join(f"{category} {len(paths)}" for category, paths in self.files.items())
         return f"{sum(map(len, self.files.values()))} files ({counts})"
 
-    def prepare(self) -> dict[str, DataDir]:
+    def prepare(self, resample: bool = False) -> dict[str, DataDir]:
         dirs: dict[str, DataDir] = {}
         for category, paths in self.files.items():
-            infos = probe_files(paths)
+            recordings = probe_files(paths, resample)
             for split in SPLITS:
-                chosen = [(p, info) for p, info in zip(paths, infos, strict=True) if split_of(p) == split]
+                chosen = [(p, rec) for p, rec in zip(paths, recordings, strict=True) if split_of(p) == split]
                 if not chosen:
                     parity = "even" if split == "train" else "odd"
                     raise CorpusError(
@@ -78,16 +77,16 @@ class MusanLayout:
         return dirs
 
 
-def _windowed_dir(files: list[tuple[Path, AudioInfo]]) -> DataDir:
+def _windowed_dir(files: list[tuple[Path, Recording]]) -> DataDir:
     """Recordings in wav.scp, their windows in segments; the speaker of a window is its recording."""
     wav_scp: dict[str, str] = {}
     segments: dict[str, Segment] = {}
     num_samples: dict[str, int] = {}
-    for path, info in files:
-        recording = path.stem
+    for path, read_as in files:
+        recording, info = path.stem, read_as.info
         if recording in wav_scp:
             raise CorpusError(f"{path}: recording id '{recording}' is also that of {wav_scp[recording]}")
-        wav_scp[recording] = str(path)
+        wav_scp[recording] = read_as.spec
         rate = info.sample_rate
         for start, end in windows(info.frames, rate):
             utt = window_id(recording, start, end, rate)

@@ -27,8 +27,8 @@ class NonspeechLayout:
     def summary(self) -> str:
         return f"{len(self.files)} files"
 
-    def prepare(self) -> dict[str, DataDir]:
-        return {"nonspeech": whole_files_dir([(path.stem, path.stem, path) for path in self.files])}
+    def prepare(self, resample: bool = False) -> dict[str, DataDir]:
+        return {"nonspeech": whole_files_dir([(path.stem, path.stem, path) for path in self.files], resample)}
 
 
 def scan_nonspeech(root: str | Path) -> NonspeechLayout:

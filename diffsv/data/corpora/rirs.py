@@ -30,8 +30,8 @@ class RirsLayout:
         detail = ", ".join(f"{size} {count}" for size, count in counts.items())
         return f"{len(self.entries)} simulated RIRs in {rooms} rooms ({detail})"
 
-    def prepare(self) -> dict[str, DataDir]:
-        return {"rirs": whole_files_dir(self.entries)}
+    def prepare(self, resample: bool = False) -> dict[str, DataDir]:
+        return {"rirs": whole_files_dir(self.entries, resample)}
 
 
 def scan_rirs(root: str | Path) -> RirsLayout:

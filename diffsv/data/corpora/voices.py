@@ -100,9 +100,9 @@ class VoicesSet:
         speaker = self.speakers[stem]
         return stem if speaker == stem else f"{speaker}-{stem}"
 
-    def data_dir(self) -> DataDir:
+    def data_dir(self, resample: bool = False) -> DataDir:
         entries = [(self.utterance_id(stem), self.speakers[stem], path) for stem, path in sorted(self.files.items())]
-        data = whole_files_dir(entries)
+        data = whole_files_dir(entries, resample)
         data.trials = [Trial(self.utterance_id(a), self.utterance_id(b), target) for a, b, target in self.trials]
         return data
 
@@ -169,8 +169,8 @@ class VoicesLayout:
         ]
         return "; ".join(found + [f"skipped ({reason})" for reason in self.skipped])
 
-    def prepare(self) -> dict[str, DataDir]:
-        return {s.name: s.data_dir() for s in self.sets}
+    def prepare(self, resample: bool = False) -> dict[str, DataDir]:
+        return {s.name: s.data_dir(resample) for s in self.sets}
 
 
 def scan_voices(root: str | Path) -> VoicesLayout:

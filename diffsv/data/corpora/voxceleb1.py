@@ -114,7 +114,7 @@ class VoxCeleb1Layout:
             f"over {len(self.test_speakers)} test speakers ({len(test)} files), {len(train)} training files"
         )
 
-    def prepare(self) -> dict[str, DataDir]:
+    def prepare(self, resample: bool = False) -> dict[str, DataDir]:
         train, test = self._split()
         if not train:
             raise CorpusError(f"{self.root}: every speaker is in {self.trials_list}: no training (dev) speakers found")
@@ -122,9 +122,9 @@ class VoxCeleb1Layout:
         def entries(relatives: list[str]) -> list[tuple[str, str, Path]]:
             return [(utterance_id(rel), rel.split("/")[0], self.files[rel]) for rel in sorted(relatives)]
 
-        test_dir = whole_files_dir(entries(test))
+        test_dir = whole_files_dir(entries(test), resample)
         test_dir.trials = [Trial(utterance_id(a), utterance_id(b), target) for a, b, target in self.trials]
-        return {"train": whole_files_dir(entries(train)), "test": test_dir}
+        return {"train": whole_files_dir(entries(train), resample), "test": test_dir}
 
 
 def scan_voxceleb1(root: str | Path, trials_list: str | Path) -> VoxCeleb1Layout:
