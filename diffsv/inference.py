@@ -100,6 +100,9 @@ class SpeakerVerifier:
         mono = to_mono(samples, source)
         if rate != self.sample_rate:
             mono = torchaudio.functional.resample(torch.from_numpy(mono), rate, self.sample_rate).numpy()
+        frame = self.model.config.frontend.win_length  # as stage 5: no spectrum to embed, an error, not padding
+        if mono.shape[0] < frame:
+            raise AudioError(f"{source}: {mono.shape[0]} samples, fewer than the {frame} of one frame")
         return mono
 
     def embed(self, audio: AudioInput, sample_rate: int | None = None) -> np.ndarray:
