@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from diffsv.metrics import DCF_OPERATING_POINTS, METRIC_KEYS, det_curve, eer_threshold, verification_metrics
 from diffsv.scoring import Trials, read_scores, read_trials, scores_for_trials
@@ -276,13 +276,13 @@ def plot_det(path: Path, title: str, conditions: Mapping[str, ConditionScores]) 
     """DET curves on normal-deviate axes, one line per condition (clean dashed)."""
     fig = Figure(figsize=(5.5, 5.5))
     ax = fig.add_subplot()
-    low, high = norm.ppf(_DET_LIMITS)
+    low, high = ndtri(_DET_LIMITS)
     for name, data in conditions.items():
         p_fa, p_miss = det_curve(data.scores, data.labels)
-        x, y = norm.ppf(np.clip(p_fa, *_DET_LIMITS)), norm.ppf(np.clip(p_miss, *_DET_LIMITS))
+        x, y = ndtri(np.clip(p_fa, *_DET_LIMITS)), ndtri(np.clip(p_miss, *_DET_LIMITS))
         ax.plot(x, y, linestyle="--" if name == CLEAN else "-", linewidth=1.2, label=name)
     ax.plot([low, high], [low, high], color="0.7", linewidth=0.8)
-    ticks = norm.ppf(_DET_TICKS)
+    ticks = ndtri(_DET_TICKS)
     labels = [f"{100 * t:g}" for t in _DET_TICKS]
     ax.set_xticks(ticks, labels)
     ax.set_yticks(ticks, labels)
@@ -305,8 +305,8 @@ def plot_score_distributions(path: Path, title: str, conditions: Mapping[str, Co
         target = data.labels.astype(bool)
         low, high = float(data.scores.min()), float(data.scores.max())
         bins = np.linspace(low, high, 61) if high > low else np.linspace(low - 0.5, high + 0.5, 3)
-        ax.hist(data.scores[~target], bins=bins, density=True, alpha=0.6, label="non-target")
-        ax.hist(data.scores[target], bins=bins, density=True, alpha=0.6, label="target")
+        ax.hist(data.scores[~target], bins=bins, density=True, alpha=0.6, histtype="stepfilled", label="non-target")
+        ax.hist(data.scores[target], bins=bins, density=True, alpha=0.6, histtype="stepfilled", label="target")
         ax.set_title(name)
         ax.set_xlabel("score")
     axes[0].set_ylabel("density")
