@@ -22,7 +22,7 @@ demo: $(CORPUS_STAMP)
 	cd egs/mini_diffsv && ./run.sh
 
 test: $(CORPUS_STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=15 tests
 
 # Slurm and MUNGE from Debian, for the tests that submit to a real (temporary, single-node) cluster;
 # without them those tests skip, saying why.

@@ -8,8 +8,11 @@ spk2utt equal to Kaldi's utils/utt2spk_to_spk2utt.pl output.
 
 from __future__ import annotations
 
+import io
 import os
+import random
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,7 @@ from corpus_trees import (
     make_voxceleb1,
     write_wav,
 )
+from interruption import interrupt
 
 from diffsv.data.audio import AudioError, read_audio
 from diffsv.data.audio_info import probe_many
@@ -314,6 +318,58 @@ def test_rerun_replaces_changed_directories_and_leaves_the_rest(corpora: Corpora
     third = run_module("diffsv.bin.prepare_data", *common, "--trials-list", str(corpora.vox.list_path("veri_test.txt")))
     assert third.returncode == 0, third.stderr
     assert {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in data.rglob("*") if path.is_file()} == before
+
+
+def test_interrupted_stage1_reruns_to_the_same_directories(
+    recipe: tuple[subprocess.CompletedProcess, Path], corpora: Corpora, tmp_path: Path
+) -> None:
+    """Interrupted, stage 1 leaves every data directory under its final name complete; the re-run gives
+    exactly the directories of the uninterrupted run."""
+    reference = recipe[1]
+
+    def contents(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    expected = contents(reference)
+    data = tmp_path / "data"
+    stage1 = ["bash", "run.sh", "--stage", "1", "--stop-stage", "1", *corpora.options(data=str(data))]
+    # SIGKILL to the stage as soon as it has written a directory (usually while it writes the others), then
+    # SIGTERM at a random point.
+    started = lambda: any(data.glob("*/wav.scp"))  # noqa: E731
+    for when, signum in ((started, signal.SIGKILL), (random.Random(7).uniform(0.2, 3.0), signal.SIGTERM)):
+        interrupt(stage1, RECIPE, _env(), when=when, signum=signum)
+        present = contents(data) if data.exists() else {}
+        final = {name: content for name, content in present.items() if not name.startswith(".")}  # not temporaries
+        assert final and all(expected[name] == content for name, content in final.items())
+    result = run_recipe(*stage1[2:])
+    assert result.returncode == 0, result.stderr
+    assert contents(data) == expected
+
+
+def test_stage1_resamples_other_rates_only_when_asked(corpora: Corpora, tmp_path: Path) -> None:
+    nonspeech = tmp_path / "Nonspeech100"
+    shutil.copytree(corpora.nonspeech, nonspeech)
+    tone = np.sin(2 * np.pi * 440.0 * np.arange(11025) / 22050).astype(np.float32)  # 0.5 s at 22.05 kHz
+    soundfile.write(nonspeech / "n1.wav", 0.5 * tone, 22050, subtype="FLOAT")
+    options = corpora.options(nonspeech_root=str(nonspeech), voices_root=None)
+    refused = run_recipe("--stage", "1", "--stop-stage", "1", *options, "--data", str(tmp_path / "refused"))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert f"{nonspeech / 'n1.wav'}: sample rate 22050 Hz, expected 16000 Hz" in refused.stderr
+    assert "stage 1 with --resample true resamples it" in refused.stderr
+    assert not (tmp_path / "refused").exists()
+
+    data = tmp_path / "data"
+    result = run_recipe("--stage", "1", "--stop-stage", "1", *options, "--data", str(data), "--resample", "true")
+    assert result.returncode == 0, result.stdout + result.stderr
+    wav_scp = dict(line.split(" ", 1) for line in (data / "nonspeech" / "wav.scp").read_text().splitlines())
+    assert wav_scp["n1"] == f"python -m diffsv.bin.resample_audio {nonspeech / 'n1.wav'} 16000 |"
+    assert wav_scp["n2"] == str(nonspeech / "n2.wav")  # files at 16 kHz are read as they are
+    assert dict(table(data / "nonspeech" / "utt2num_samples"))["n1"] == "8000"
+    env = dict(os.environ, PATH=_env()["PATH"])
+    resampled = subprocess.run(wav_scp["n1"][:-1], shell=True, capture_output=True, env=env, check=True).stdout
+    samples, rate = soundfile.read(io.BytesIO(resampled), dtype="float32")
+    expected = 0.5 * np.sin(2 * np.pi * 440.0 * np.arange(8000) / 16000)
+    assert rate == 16000 and samples.shape == (8000,) and np.abs(samples - expected)[200:-200].max() < 1e-3
 
 
 def test_voxceleb1_dev_and_test_kept_apart(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -20,6 +21,7 @@ import torch
 import torchaudio
 import yaml
 from corpus_trees import make_musan, make_nonspeech, make_rirs, make_voxceleb1, write_wav
+from interruption import interrupt
 from training_helpers import tiny_experiment
 
 import diffsv
@@ -103,29 +105,16 @@ def test_stage2_writes_twenty_noisy_sets_independent_of_nj(recipe: dict[str, Pat
     # is complete, and the re-run finishes with exactly the audio of the uninterrupted run.
     other = recipe["root"] / "noisy_nj1"
     stage2 = ["--stage", "2", "--stop-stage", "2", *recipe["common"], "--nj", "1", "--noisy-audio", str(other)]
-    for written, interrupt in ((30, "kill the worker"), (70, "terminate the stage")):
-        run = subprocess.Popen(["bash", "run.sh", *stage2], cwd=RECIPE, env=env(), start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        try:
-            while len(list(other.rglob("*.flac"))) < written:
-                assert run.poll() is None, f"stage 2 ended before it could be interrupted ({interrupt})"
-                time.sleep(0.05)
-            if interrupt == "kill the worker":
-                subprocess.run(
-                    ["pkill", "-KILL", "-f", f"^python -m diffsv.bin.make_noisy_test mix .*{other}"], check=True
-                )
-            else:
-                os.killpg(run.pid, signal.SIGTERM)
-            assert run.wait(timeout=60) != 0
-        finally:
-            if run.poll() is None:
-                os.killpg(run.pid, signal.SIGKILL)
+    for written, worker in ((30, f"^python -m diffsv.bin.make_noisy_test mix .*{other}"), (70, None)):
+        status = interrupt(["bash", "run.sh", *stage2], RECIPE, env(), worker=worker,
+                           when=lambda n=written: len(list(other.rglob("*.flac"))) >= n)  # fmt: skip
+        assert status not in (None, 0), "stage 2 was not interrupted"
         partial = hashes(other)
         assert written <= len(partial) < len(first) and all(first[name] == partial[name] for name in partial)
     shown = run_recipe(*stage2, "--follow-logs", "true").stdout
     log = (recipe["exp"] / "log" / "noisy_test.1.log").read_text()
     assert "# Ended (code 0)" in log and log in shown  # the job's log, shown as it was written
-    assert hashes(other) == first
+    assert hashes(other) == first and not list(other.rglob(".*.tmp.*"))  # the killed worker's file removed
 
 
 def test_stages3_4_write_a_complete_experiment(recipe: dict[str, Path]) -> None:
@@ -173,11 +162,37 @@ def test_stage5_embeddings_scores_and_results(recipe: dict[str, Path]) -> None:
     run_recipe("--stage", "5", "--stop-stage", "5", *recipe["common"])  # only re-scores
     assert (exp / "embeddings" / "test" / "xvector.scp").stat().st_mtime_ns == before
 
+    # From scratch again, interrupted twice: an embedding job SIGKILLed once the first job has written its
+    # embeddings, then the stage SIGTERMed while it scores. The re-run's outputs equal the first run's. (The
+    # jobs' lists, split*/, name the noisy audio of the last stage 2, which the stage-2 test moved.)
+    def outputs() -> dict[str, str]:
+        return {name: digest for name, digest in hashes(exp, "*").items() if "/split" not in name}
+
+    uninterrupted = outputs()
+    for made in ("embeddings", "scores", "figures"):
+        shutil.rmtree(exp / made)
+    for made in ("results.json", "RESULTS.md"):
+        (exp / made).unlink()
+    stage5 = ["bash", "run.sh", "--stage", "5", "--stop-stage", "5", *recipe["common"]]
+    first_job = exp / "embeddings" / "test_noise_0" / "xvector.1.scp"
+    assert interrupt(stage5, RECIPE, env(), when=first_job.exists, worker=f"diffsv.bin.extract_embeddings .*{exp}")
+    assert not (exp / "embeddings" / "test" / "xvector.scp").exists()
+    assert interrupt(stage5, RECIPE, env(), when=(exp / "scores").exists)
+    run_recipe(*stage5[2:])
+    assert outputs() == uninterrupted
+
 
 def test_stage6_exports_match_pytorch(recipe: dict[str, Path]) -> None:
     exp = recipe["exp"] / "tiny"
-    run_recipe("--stage", "6", "--stop-stage", "6", *recipe["common"])
     export = exp / "export"
+    # SIGKILLed once it has written its first exported file: nothing under the final name, and the re-run
+    # removes the killed export's temporary directory.
+    stage6 = ["bash", "run.sh", "--stage", "6", "--stop-stage", "6", *recipe["common"]]
+    started = lambda: any(exp.glob(".export.tmp.*/*"))  # noqa: E731
+    assert interrupt(stage6, RECIPE, env(), when=started, worker=f"diffsv.bin.export_model .*{exp}")
+    assert not export.exists() and started()
+    run_recipe(*stage6[2:])
+    assert not list(exp.glob(".export.tmp.*"))
     description = json.loads((export / "export.json").read_text())
     assert description["inputs"]["wav"] == ["batch", 16000] and description["sampler"] == {"name": "euler", "steps": 2}
     assert (export / "config.yaml").is_file()
@@ -223,6 +238,8 @@ def test_api_reproduces_stage5_and_reads_any_rate_and_channels(recipe: dict[str,
     assert back.shape == tones.shape and np.abs(back - tones)[100:-100].max() < 0.01
     with pytest.raises(AudioError, match="NaN"):
         model.embed(np.full(16000, np.nan, dtype=np.float32))
+    with pytest.raises(AudioError, match="audio array: 399 samples, fewer than the 400 of one frame"):
+        model.embed(np.ones(399, dtype=np.float32))
 
 
 def test_command_line(recipe: dict[str, Path], tmp_path: Path) -> None:
@@ -314,13 +331,17 @@ def test_killed_training_resumes_from_its_last_checkpoint(recipe: dict[str, Path
     exp = recipe["root"] / "killed"
     config = write_config(recipe["root"] / "long.yaml", epochs=4, pretrain_epochs=0)
     data = recipe["data"]
-    command = [
-        str(VENV_BIN / "python"), "-m", "diffsv.bin.train", "--phase", "joint", "--config", str(config),
-        "--exp", str(exp), "--train-data", str(data / "train"), "--noise-data", str(data / "musan_noise_train"),
-        "--babble-data", str(data / "musan_speech_train"), "--music-data", str(data / "musan_music_train"),
-        "--rir-data", str(data / "rirs"), "--no-progress",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    straight = recipe["root"] / "straight"
+
+    def command(exp_dir: Path) -> list[str]:
+        return [
+            str(VENV_BIN / "python"), "-m", "diffsv.bin.train", "--phase", "joint", "--config", str(config),
+            "--exp", str(exp_dir), "--train-data", str(data / "train"), "--noise-data", str(data / "musan_noise_train"),
+            "--babble-data", str(data / "musan_speech_train"), "--music-data", str(data / "musan_music_train"),
+            "--rir-data", str(data / "rirs"), "--no-progress",
+        ]  # fmt: skip
+
+    process = subprocess.Popen(command(exp), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while not (exp / "joint" / "epoch_1.pt").exists() and time.monotonic() < deadline:
         assert process.poll() is None, "training ended before it could be killed"
@@ -335,12 +356,25 @@ def test_killed_training_resumes_from_its_last_checkpoint(recipe: dict[str, Path
             assert load_checkpoint(path)["model"], path
         elif path.suffix == ".json":
             json.loads(path.read_text())
-    result = subprocess.run(command, env=env(), capture_output=True, text=True, timeout=300)
+    result = subprocess.run(command(exp), env=env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     log = (exp / "joint" / "train.log").read_text()
     assert f"resumed from {exp / 'joint' / done[-1]}" in log
     assert sorted(p.name for p in (exp / "joint").glob("epoch_*.pt"))[-1] == "epoch_4.pt"
-    assert (exp / "final.pt").is_file()
+    assert (exp / "final.pt").is_file() and not list(exp.rglob(".*.tmp.*"))
+    # The same command never interrupted: after the resume point, the same losses step for step and the
+    # same weights.
+    result = subprocess.run(command(straight), env=env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+
+    def steps(text: str) -> list[str]:  # "epoch E step S name=value ..." of each logged step
+        return [line.split(" ", 2)[2] for line in text.splitlines() if " loss=" in line]
+
+    after_resume = steps(log.split("resumed from")[1])
+    assert after_resume and after_resume == steps((straight / "joint" / "train.log").read_text())[-len(after_resume) :]
+    for path in ("final.pt", "joint/epoch_4.pt"):
+        ours, reference = (load_checkpoint(root / path)["model"] for root in (exp, straight))
+        assert all(torch.equal(ours[name], reference[name]) for name in reference), path
 
 
 def test_baseline_cannot_be_pretrained(recipe: dict[str, Path], tmp_path: Path) -> None:
