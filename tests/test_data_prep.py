@@ -362,7 +362,7 @@ def test_stage1_resamples_other_rates_only_when_asked(corpora: Corpora, tmp_path
     result = run_recipe("--stage", "1", "--stop-stage", "1", *options, "--data", str(data), "--resample", "true")
     assert result.returncode == 0, result.stdout + result.stderr
     wav_scp = dict(line.split(" ", 1) for line in (data / "nonspeech" / "wav.scp").read_text().splitlines())
-    assert wav_scp["n1"] == f"python -m diffsv.bin.resample_audio {nonspeech / 'n1.wav'} 16000 |"
+    assert wav_scp["n1"] == f"python3 -m diffsv.bin.resample_audio {nonspeech / 'n1.wav'} 16000 |"
     assert wav_scp["n2"] == str(nonspeech / "n2.wav")  # files at 16 kHz are read as they are
     assert dict(table(data / "nonspeech" / "utt2num_samples"))["n1"] == "8000"
     env = dict(os.environ, PATH=_env()["PATH"])

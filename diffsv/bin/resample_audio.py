@@ -2,7 +2,7 @@
 stage 1 writes, with ``--resample true``, for corpus files not at the toolkit's rate (as Kaldi recipes
 pipe through ``sox``).
 
-    python -m diffsv.bin.resample_audio /corpora/Nonspeech/n1.wav 16000 | ...
+    python3 -m diffsv.bin.resample_audio /corpora/Nonspeech/n1.wav 16000 | ...
 """
 
 from __future__ import annotations

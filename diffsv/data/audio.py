@@ -64,7 +64,7 @@ def resampled_length(frames: int, rate: int, new_rate: int) -> int:
 
 def resampling_pipe(path: str | Path, new_rate: int) -> str:
     """The ``wav.scp`` rxspecifier that reads ``path`` resampled to ``new_rate``."""
-    return f"python -m diffsv.bin.resample_audio {shlex.quote(str(path))} {new_rate} |"
+    return f"python3 -m diffsv.bin.resample_audio {shlex.quote(str(path))} {new_rate} |"
 
 
 def _read_bytes(data: bytes, source: str) -> Audio:
