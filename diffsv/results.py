@@ -272,6 +272,16 @@ def figure_groups(conditions: Sequence[str]) -> dict[str, list[str]]:
     return groups
 
 
+def system_labels(ours: Path, other: Path) -> tuple[str, str]:
+    """Names for two experiments in one report: their directory names, or, when those are the same (two
+    ``exp/diffsv`` under different roots), the shortest trailing parts of their paths that tell them apart."""
+    a, b = ours.absolute().parts, other.absolute().parts
+    for k in range(1, max(len(a), len(b)) + 1):
+        if a[-k:] != b[-k:]:
+            return "/".join(a[-k:]).lstrip("/"), "/".join(b[-k:]).lstrip("/")
+    return ours.name, f"{other.name} (compared)"
+
+
 def plot_det(path: Path, title: str, conditions: Mapping[str, ConditionScores]) -> None:
     """DET curves on normal-deviate axes, one line per condition (clean dashed)."""
     fig = Figure(figsize=(5.5, 5.5))

@@ -523,6 +523,20 @@ def test_make_results_writes_report_json_and_figures(corpus: dict) -> None:
         assert f"](figures/{name})" in report
 
 
+def test_experiments_of_the_same_name_are_told_apart(corpus: dict) -> None:
+    d = corpus["dir"]
+    for root, seed in (("run1", 7), ("run2", 8)):
+        write_condition_scores(d / root / "exp" / "diffsv" / "scores", corpus["trials"], ["clean"], seed=seed)
+    ours, other = d / "run1" / "exp" / "diffsv", d / "run2" / "exp" / "diffsv"
+    args = ["--exp", str(ours), "--trials", str(corpus["trials"]), "--compare", str(other), "--no-paper"]
+    assert make_results.main(args) == 0
+    report = (ours / "RESULTS.md").read_text()
+    assert "# Results: run1/exp/diffsv" in report and "| clean | run1/exp/diffsv |" in report
+    assert "|  | run2/exp/diffsv |" in report and "change vs run2/exp/diffsv |" in report
+    assert results.system_labels(Path("exp/diffsv"), Path("exp/baseline")) == ("diffsv", "baseline")
+    assert results.system_labels(Path("exp/diffsv"), Path("exp/diffsv")) == ("diffsv", "diffsv (compared)")
+
+
 def test_make_results_errors(corpus: dict, capsys: pytest.CaptureFixture) -> None:
     d = corpus["dir"]
     write_condition_scores(d / "exp/scores", corpus["trials"], ["clean", "voices_eval"], seed=6)

@@ -22,6 +22,7 @@ from diffsv.results import (
     find_score_files,
     load_conditions,
     render_markdown,
+    system_labels,
     write_figures,
     write_json,
 )
@@ -58,15 +59,17 @@ def main(argv: list[str] | None = None) -> int:
         conditions = load_conditions(files)
         results = condition_metrics(conditions)
         compare = None
+        label = args.exp.name
         if args.compare:
             compare_dir = args.compare_scores_dir or args.compare / "scores"
             compare_files = find_score_files(compare_dir, args.trials, trials_for)
-            compare = (args.compare.name, condition_metrics(load_conditions(compare_files)))
+            label, compare_label = system_labels(args.exp, args.compare)
+            compare = (compare_label, condition_metrics(load_conditions(compare_files)))
         with atomic_directory(args.exp / "figures") as figures_dir:
             figures = write_figures(figures_dir, conditions)
         trials_files = {condition: str(trials) for condition, (_, trials) in files.items()}
         figure_files = [f"figures/{f}" for f in figures]
-        markdown = render_markdown(args.exp.name, results, trials_files, figure_files, compare, not args.no_paper)
+        markdown = render_markdown(label, results, trials_files, figure_files, compare, not args.no_paper)
         write_json(args.exp / "results.json", results)
         with atomic_open(args.exp / "RESULTS.md") as handle:
             handle.write(markdown)
