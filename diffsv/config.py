@@ -7,6 +7,7 @@ misspelt key fails at once with its dotted name and the YAML line instead of bei
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from pathlib import Path
@@ -138,12 +139,11 @@ def _build(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
     try:
         obj = cls(**kwargs)
     except (TypeError, ValueError) as exc:
-        # A section's own check ("steps must be at least 1") is about the key its message starts with.
-        first = str(exc).split(" ", 1)[0]
-        where = prefix or cls.__name__
-        if first in fields:
-            where = f"{prefix}.{first}" if prefix else first
-        raise ConfigError(f"'{where}': {exc}") from exc
+        # A section's own check ("steps must be at least 1", "warmup_epochs ... shorter than
+        # first_cycle_epochs") is about every key its message names, in the order it names them.
+        named = sorted((match.start(), name) for name in fields if (match := re.search(rf"\b{name}\b", str(exc))))
+        where = ", ".join(f"'{prefix}.{name}'" if prefix else f"'{name}'" for _, name in named)
+        raise ConfigError(f"{where or repr(prefix or cls.__name__)}: {exc}") from exc
     return obj
 
 
@@ -159,8 +159,9 @@ def load_config(path: str | Path, cls: type[T]) -> T:
         return _build(cls, data)
     except ConfigError as exc:
         message = str(exc)
-        key = message.split("'")[1] if message.count("'") >= 2 else ""
-        line = lines.get(key)
+        # The line of the first key the message names that the file sets (a cross-key check may name
+        # one that the file leaves at its default).
+        line = next((lines[key] for key in re.findall(r"'([^']*)'", message) if key in lines), None)
         where = f"{path}:{line}" if line else str(path)
         raise ConfigError(f"{where}: {message}") from None
 

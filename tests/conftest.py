@@ -8,10 +8,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from slurm_cluster import ClusterUnavailable, SlurmCluster, start
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO.parent / "shared" / "reference"
+
+# Property tests: CI replays a fixed, derandomised set of examples with no example database, so a landing
+# never depends on a random draw; a local run draws more examples afresh each time, to find new failures.
+# HYPOTHESIS_PROFILE=ci|local chooses one explicitly.
+_PROPERTY_SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("ci", derandomize=True, database=None, max_examples=60, **_PROPERTY_SETTINGS)
+settings.register_profile("local", max_examples=200, **_PROPERTY_SETTINGS)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "local"))
 
 
 @pytest.fixture(scope="session")

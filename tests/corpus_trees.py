@@ -86,13 +86,13 @@ def make_voxceleb1(root: Path, split_dirs: bool = False) -> VoxCeleb1Tree:
 # ---- MUSAN ----------------------------------------------------------------------------------------
 
 MUSAN_FILES = {
-    "music/fma/music-fma-0000.wav": 11.0,  # train: windows at 0, 3, 6 s
+    "music/fma/music-fma-0000.wav": 11.0,  # train: (11 - 5) // 3 = 2 windows, at 0 and 3 s
     "music/fma-western-art/music-fma-wa-0001.wav": 4.0,  # test: shorter than 5 s, kept whole
     "noise/free-sound/noise-free-sound-0000.wav": 4.0,  # train: whole
-    "noise/free-sound/noise-free-sound-0001.wav": 8.5,  # test: windows at 0, 3 s; 0.5 s remainder dropped
-    "noise/sound-bible/noise-sound-bible-0002.wav": 5.0,  # train: exactly one window
+    "noise/free-sound/noise-free-sound-0001.wav": 8.5,  # test: one window at 0 s (one fewer than fit)
+    "noise/sound-bible/noise-sound-bible-0002.wav": 5.0,  # train: no window, kept whole
     "speech/librivox/speech-librivox-0000.wav": 2.0,  # train: whole
-    "speech/us-gov/speech-us-gov-0001.wav": 6.0,  # test: one window, 1 s remainder dropped
+    "speech/us-gov/speech-us-gov-0001.wav": 6.0,  # test: shorter than 8 s, kept whole
 }
 
 

@@ -16,7 +16,6 @@ from diffsv.data.augment import (
     NoisePool,
     NoisePools,
     fit_to_length,
-    pitch_shift,
     reverberate,
     scaled_noise,
 )
@@ -52,22 +51,14 @@ def test_mix_reaches_the_snr_within_a_tenth_of_a_db(snr: float) -> None:
 
 
 def test_fit_to_length_wraps_short_and_crops_long() -> None:
-    rng = np.random.default_rng(1)
+    """A short recording is wrap-padded by (length - len + 1), as the reference pads it: two offsets."""
     short = np.arange(5, dtype=np.float32)
-    np.testing.assert_array_equal(fit_to_length(short, 12, rng), [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1])
+    padded = [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2]
+    cuts = {tuple(fit_to_length(short, 12, np.random.default_rng(seed)).tolist()) for seed in range(20)}
+    assert cuts == {tuple(padded[:12]), tuple(padded[1:])}
     long = np.arange(100, dtype=np.float32)
-    cut = fit_to_length(long, 10, rng)
+    cut = fit_to_length(long, 10, np.random.default_rng(1))
     assert cut.shape == (10,) and np.all(np.diff(cut) == 1)
-
-
-def test_pitch_shift_moves_a_tone_and_keeps_the_length() -> None:
-    tone = np.sin(2 * np.pi * 200 * np.arange(SR * 2) / SR).astype(np.float32)
-    for semitones in (-4, 3):
-        shifted = pitch_shift(tone, semitones)
-        spectrum = np.abs(np.fft.rfft(shifted * np.hanning(shifted.shape[0])))
-        peak = np.argmax(spectrum) * SR / shifted.shape[0]
-        assert shifted.shape == tone.shape
-        assert peak == pytest.approx(200 * 2 ** (semitones / 12), rel=0.01)
 
 
 def test_reverberation_uses_a_unit_norm_rir_and_keeps_the_length() -> None:

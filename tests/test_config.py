@@ -84,3 +84,11 @@ def test_a_section_check_names_the_key_and_its_line(tmp_path):
         load_config(write(tmp_path, text), ExperimentConfig)
     with pytest.raises(ConfigError, match=r"conf.yaml:5: 'training.grad_accumulation': grad_accumulation must be"):
         load_config(write(tmp_path, text.replace("steps: 0", "steps: 2")), ExperimentConfig)
+
+
+def test_a_cross_key_check_names_both_keys_and_the_line_of_the_one_set(tmp_path):
+    """``first_cycle_epochs: 0`` breaks a check that also involves warmup_epochs (left at its default)."""
+    text = "scheduler:\n  base_lr: 1.0e-07\n  first_cycle_epochs: 0.0\n"
+    expected = r"conf.yaml:3: 'scheduler.warmup_epochs', 'scheduler.first_cycle_epochs': warmup_epochs \(1.0\)"
+    with pytest.raises(ConfigError, match=expected):
+        load_config(write(tmp_path, text), ExperimentConfig)

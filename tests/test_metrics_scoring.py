@@ -16,7 +16,7 @@ from pathlib import Path
 import kaldiio
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from diffsv import results, scoring
@@ -189,7 +189,6 @@ score_sets = st.integers(2, 60).flatmap(
 )
 
 
-@settings(max_examples=60, deadline=None)
 @given(score_sets)
 def test_invariant_to_monotonic_transforms(data: tuple[list[int], list[bool]]) -> None:
     scores, labels = np.array(data[0], dtype=float), np.array(data[1], dtype=int)
@@ -198,7 +197,6 @@ def test_invariant_to_monotonic_transforms(data: tuple[list[int], list[bool]]) -
     assert min_dcf(transformed, labels, 0.05) == min_dcf(scores, labels, 0.05)
 
 
-@settings(max_examples=60, deadline=None)
 @given(score_sets)
 def test_symmetric_in_targets_and_nontargets(data: tuple[list[int], list[bool]]) -> None:
     scores, labels = np.array(data[0], dtype=float), np.array(data[1], dtype=int)
@@ -208,7 +206,6 @@ def test_symmetric_in_targets_and_nontargets(data: tuple[list[int], list[bool]])
     assert swapped == pytest.approx(min_dcf(scores, labels, 0.05, c_miss=10.0, c_fa=1.0), abs=1e-12)
 
 
-@settings(max_examples=60, deadline=None)
 @given(score_sets, st.randoms(use_true_random=False))
 def test_order_and_duplication_do_not_matter_and_values_are_bounded(data, random) -> None:
     scores, labels = np.array(data[0], dtype=float), np.array(data[1], dtype=int)

@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from training_helpers import tiny_experiment
 
 from diffsv.config import ConfigError, load_config, to_dict
 from diffsv.data.kaldi_dir import DataDirError, Trial, read_trials, read_utt2spk, read_wav_scp
 from diffsv.training.config import ExperimentConfig
-
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Kaldi ids: no whitespace of any kind (str.split's notion, which includes \x1c-\x1f and \x85).
 ids = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12).filter(
@@ -40,7 +38,6 @@ def _write(path: Path, text: str | bytes) -> Path:
     return path
 
 
-@SETTINGS
 @given(st.dictionaries(ids, specifiers, min_size=1, max_size=20))
 def test_wav_scp_reads_back_what_was_written(scratch: Path, table: dict[str, str]) -> None:
     keys = sorted(table)
@@ -51,14 +48,12 @@ def test_wav_scp_reads_back_what_was_written(scratch: Path, table: dict[str, str
         assert read[key] == table[key].strip() and read.where(key) == f"{path}:{line}"
 
 
-@SETTINGS
 @given(st.dictionaries(ids, ids, min_size=1, max_size=20))
 def test_utt2spk_reads_back_what_was_written(scratch: Path, table: dict[str, str]) -> None:
     path = _write(scratch, "".join(f"{utt} {table[utt]}\n" for utt in sorted(table)))
     assert dict(read_utt2spk(path)) == table
 
 
-@SETTINGS
 @given(st.lists(st.tuples(ids, ids, st.booleans()), min_size=1, max_size=20, unique_by=lambda t: t[:2]))
 def test_trials_read_back_in_order(scratch: Path, trials: list[tuple[str, str, bool]]) -> None:
     path = _write(scratch, "".join(f"{a} {b} {'target' if t else 'nontarget'}\n" for a, b, t in trials))
@@ -72,7 +67,6 @@ pieces = st.sampled_from(["a", "b", "a1", " ", "  ", "\t", "\n", "\r\n", "target
 near_format = st.lists(pieces, max_size=30).map(lambda parts: "".join(parts).encode("utf-8", "surrogateescape"))
 
 
-@SETTINGS
 @given(st.one_of(st.binary(max_size=200), near_format))
 def test_any_bytes_are_read_or_rejected_naming_the_file(scratch: Path, data: bytes) -> None:
     path = _write(scratch, data)
@@ -106,7 +100,6 @@ def _write_config(path: Path, prefix: str, key: str, value: object) -> Path:
     return _write(path, yaml.safe_dump(config))
 
 
-@SETTINGS
 @given(st.sampled_from(SECTIONS), st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=15), st.integers(0, 9))
 def test_config_with_an_unknown_key_is_rejected_naming_it(
     scratch: Path, section: tuple[str, dict], key: str, value: int
@@ -129,7 +122,6 @@ leaves = [
 ]
 
 
-@SETTINGS
 @given(
     st.sampled_from(leaves),
     st.one_of(st.text(max_size=8), st.booleans(), st.lists(st.integers(), max_size=3), st.none(), st.floats()),

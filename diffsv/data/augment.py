@@ -5,8 +5,9 @@ so that "0 dB" means the same thing in both. Every random choice comes from a ``
 the caller seeds, which is what makes both reproducible.
 
 Mixing at an SNR (spec section 7): ``level(x) = 10 log10(mean(x^2) + 1e-4)``; each noise recording is
-wrap-padded when short and cut at a random offset to the speech length; several recordings are averaged;
-the average is scaled by ``sqrt(10^((level(speech) - level(noise) - snr) / 10))`` and added.
+wrap-padded when short and cut at a random offset to the speech length; all the chosen recordings are
+averaged into one noise; it is scaled by ``sqrt(10^((level(speech) - level(noise) - snr) / 10))`` and added.
+``shared/reference/augmentation_reference.md`` gives the reference's rules, with its file and line for each.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from fractions import Fraction
 import numpy as np
 import torch
 import torchaudio.functional as AF
-from scipy.signal import fftconvolve, resample_poly
+from scipy.signal import fftconvolve
 
+from diffsv.config import ConfigError
 from diffsv.data.kaldi_dir import AudioRef, DataDir, DataDirError
 
 NOISE_KINDS = ("reverb", "babble", "music", "noise", "babble_music")
@@ -31,9 +33,10 @@ def level_db(samples: np.ndarray) -> float:
 
 
 def fit_to_length(noise: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
-    """Wrap-pad a short recording to ``length``; cut a long one at a random offset."""
+    """Cut ``length`` samples at a random offset; a recording shorter than that is first wrap-padded by
+    ``length - len + 1`` samples, so that it has two offsets, as the reference pads it."""
     if noise.shape[0] < length:
-        noise = np.pad(noise, (0, length - noise.shape[0]), mode="wrap")
+        noise = np.pad(noise, (0, length - noise.shape[0] + 1), mode="wrap")
     offset = int(rng.integers(0, noise.shape[0] - length + 1))
     return noise[offset : offset + length]
 
@@ -51,29 +54,53 @@ def reverberate(speech: np.ndarray, rir: np.ndarray) -> np.ndarray:
     return fftconvolve(speech, rir)[: speech.shape[0]].astype(np.float32)
 
 
-def pitch_shift(samples: np.ndarray, semitones: int, max_denominator: int = 24) -> np.ndarray:
-    """Shift pitch, keeping the length: phase-vocoder time stretch by the ratio, then polyphase resampling.
+def fast_pitch_ratios(sample_rate: int, semitones: tuple[float, float]) -> list[Fraction]:
+    """The pitch-shift ratios the reference draws from: every i/j of two divisors > 1 of the sample rate
+    within ``semitones`` and not 1 (torch-pitch-shift's "fast" shifts; at 16 kHz 4/5, 125/128, 128/125, 5/4).
 
-    The ratio 2^(n/12) is approximated by a fraction with a small denominator (pitch error under 0.2 %),
-    which keeps the resampling filter short; torchaudio's exact ratio costs about a second per crop.
+    The bounds are compared as torch-pitch-shift compares them, against ``Fraction(2.0 ** (s / 12))``.
     """
-    ratio = Fraction(2.0 ** (semitones / 12.0)).limit_denominator(max_denominator)
-    n_fft, hop = 512, 128
-    window = torch.hann_window(n_fft)
+    divisors = [d for d in range(2, sample_rate + 1) if sample_rate % d == 0]
+    low, high = (Fraction(2.0 ** (s / 12.0)) for s in semitones)
+    return sorted({Fraction(i, j) for i in divisors for j in divisors if i != j and low <= Fraction(i, j) <= high})
+
+
+def pitch_shift(samples: np.ndarray, ratio: Fraction, sample_rate: int) -> np.ndarray:
+    """Raise the pitch by ``ratio`` (below 1 lowers it), keeping the length: torch-pitch-shift's algorithm.
+
+    A centred rectangular-window STFT (n_fft = rate // 64, hop = n_fft // 32) is time-stretched by the
+    phase vocoder to ``ratio`` times the length, inverted, resampled from ``rate`` to ``int(rate / ratio)``
+    (torchaudio's windowed-sinc resampler, which a fast ratio keeps short) and cut or zero-padded at the
+    end to the input length.
+    """
+    n_fft = sample_rate // 64
+    hop = n_fft // 32
+    window = torch.ones(n_fft)
     spectrum = torch.stft(torch.from_numpy(samples), n_fft, hop, window=window, return_complex=True)
     advance = torch.linspace(0, math.pi * hop, spectrum.shape[0])[..., None]
-    stretched = AF.phase_vocoder(spectrum, 1.0 / float(ratio), advance)
-    longer = torch.istft(stretched, n_fft, hop, window=window, length=int(round(samples.shape[0] * float(ratio))))
-    shifted = resample_poly(longer.numpy(), ratio.denominator, ratio.numerator)
+    stretched = AF.phase_vocoder(spectrum, float(1 / ratio), advance)
+    longer = torch.istft(stretched, n_fft, hop, window=window)
+    shifted = AF.resample(longer, sample_rate, int(sample_rate / ratio)).numpy()
     length = samples.shape[0]
     return np.pad(shifted, (0, max(0, length - shifted.shape[0])))[:length].astype(np.float32)
 
 
-def coloured_noise(length: int, decay: float, rng: np.random.Generator) -> np.ndarray:
-    """Gaussian noise whose power falls as f^-decay (0 white, 1 pink, 2 brown, negative: blue/violet)."""
-    spectrum = np.fft.rfft(rng.standard_normal(length))
-    frequencies = np.arange(1, spectrum.shape[0] + 1, dtype=np.float64)
-    return np.fft.irfft(spectrum / frequencies ** (decay / 2.0), n=length).astype(np.float32)
+def coloured_noise(length: int, decay: float, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Unit-RMS noise whose *amplitude* spectrum is shaped by ``(1 + k (sqrt(rate / 2) - 1) / (rate / 2))^-decay``
+    at bin k of one second of white noise, tiled with a period of one second (torch-audiomentations'
+    AddColoredNoise, which the reference used): the power falls about as f^(-2 decay) above a few hundred Hz.
+    """
+    spectrum = np.fft.rfft(rng.standard_normal(sample_rate))
+    mask = np.linspace(1.0, math.sqrt(sample_rate / 2), spectrum.shape[0]) ** -decay
+    period = np.fft.irfft(spectrum * mask, n=sample_rate)
+    period /= np.sqrt(np.mean(np.square(period))) + 1e-8
+    return np.resize(period, length)
+
+
+def add_coloured_noise(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """``speech`` plus unit-RMS ``noise`` scaled to RMS(speech) 10^(-snr/20), with no level offset."""
+    rms = math.sqrt(float(np.mean(np.square(speech, dtype=np.float64))))
+    return (speech + rms * 10.0 ** (-snr_db / 20.0) * noise).astype(np.float32)
 
 
 class NoisePool:
@@ -100,13 +127,14 @@ class NoisePool:
 
 @dataclass
 class AugmentationConfig:
-    """Defaults follow the spec; the ranges of pitch shift and coloured noise, which the spec leaves
-    open, are torch-audiomentations' defaults, the library the reference used for these three."""
+    """Defaults are the reference's (``augmentation_reference.md``): each transform's probability, the
+    ranges of gain, pitch shift and coloured noise (torch-audiomentations' defaults, which the reference
+    kept), one of ``kinds`` uniformly, MUSAN mixed at U(0, 20) dB."""
 
     gain_prob: float = 0.2
     gain_db: tuple[float, float] = (-15.0, 5.0)
     pitch_prob: float = 0.2
-    pitch_semitones: tuple[int, int] = (-4, 4)
+    pitch_semitones: tuple[float, float] = (-4.0, 4.0)
     coloured_noise_prob: float = 0.2
     coloured_noise_snr_db: tuple[float, float] = (3.0, 30.0)
     coloured_noise_decay: tuple[float, float] = (-2.0, 2.0)
@@ -117,7 +145,7 @@ class AugmentationConfig:
     def __post_init__(self) -> None:
         unknown = sorted(set(self.kinds) - set(NOISE_KINDS))
         if unknown or not self.kinds:
-            raise ValueError(f"augmentation kinds must be a non-empty subset of {NOISE_KINDS}, got {self.kinds}")
+            raise ValueError(f"kinds must be a non-empty subset of {NOISE_KINDS}, got {self.kinds}")
 
 
 @dataclass
@@ -131,12 +159,19 @@ class NoisePools:
 
 
 class Augmenter:
-    """Turns a clean crop into its noisy training input (spec section 7)."""
+    """Turns a clean crop into its noisy training input, in the reference's order: gain, pitch shift and
+    coloured noise each with its own probability, then one of the noise kinds."""
 
     def __init__(self, config: AugmentationConfig, pools: NoisePools, sample_rate: int) -> None:
         self.config = config
         self.pools = pools
         self.sample_rate = sample_rate
+        self.pitch_ratios = fast_pitch_ratios(sample_rate, config.pitch_semitones)
+        if config.pitch_prob > 0 and not self.pitch_ratios:
+            raise ConfigError(
+                f"augmentation.pitch_semitones: {list(config.pitch_semitones)} holds no fast pitch-shift ratio "
+                f"at {sample_rate} Hz; widen it or set augmentation.pitch_prob to 0"
+            )
 
     def __call__(self, clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         config = self.config
@@ -144,25 +179,26 @@ class Augmenter:
         if rng.random() < config.gain_prob:
             speech *= np.float32(10.0 ** (rng.uniform(*config.gain_db) / 20.0))
         if rng.random() < config.pitch_prob:
-            low, high = config.pitch_semitones
-            steps = int(rng.choice([s for s in range(low, high + 1) if s != 0]))
-            speech = pitch_shift(speech, steps)
+            ratio = self.pitch_ratios[int(rng.integers(len(self.pitch_ratios)))]
+            speech = pitch_shift(speech, ratio, self.sample_rate)
         if rng.random() < config.coloured_noise_prob:
-            noise = coloured_noise(speech.shape[0], rng.uniform(*config.coloured_noise_decay), rng)
-            speech = speech + scaled_noise(speech, [noise], rng.uniform(*config.coloured_noise_snr_db))
+            decay = rng.uniform(*config.coloured_noise_decay)
+            noise = coloured_noise(speech.shape[0], decay, self.sample_rate, rng)
+            speech = add_coloured_noise(speech, noise, rng.uniform(*config.coloured_noise_snr_db))
         return self.add_noise(speech, config.kinds[int(rng.integers(len(config.kinds)))], rng)
 
     def add_noise(self, speech: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
+        """Reverberation, or the chosen MUSAN files averaged into one noise and added at one SNR (babble
+        + music is 3-6 speech files and a music file, averaged with equal weights)."""
         pools, length = self.pools, speech.shape[0]
         if kind == "reverb":
             return reverberate(speech, pools.rirs.draw_raw(rng))
-        noisy = speech.copy()
+        noises: list[np.ndarray] = []
         if kind in ("babble", "babble_music"):
             low, high = self.config.babble_speakers
-            babble = pools.babble.draw(rng, length, int(rng.integers(low, high + 1)))
-            noisy += scaled_noise(speech, babble, rng.uniform(*self.config.snr_db))
+            noises += pools.babble.draw(rng, length, int(rng.integers(low, high + 1)))
         if kind in ("music", "babble_music"):
-            noisy += scaled_noise(speech, pools.music.draw(rng, length), rng.uniform(*self.config.snr_db))
+            noises += pools.music.draw(rng, length)
         if kind == "noise":
-            noisy += scaled_noise(speech, pools.noise.draw(rng, length), rng.uniform(*self.config.snr_db))
-        return noisy
+            noises += pools.noise.draw(rng, length)
+        return speech + scaled_noise(speech, noises, rng.uniform(*self.config.snr_db))

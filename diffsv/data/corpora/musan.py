@@ -4,11 +4,10 @@ Layout: ``ROOT/{music,noise,speech}/<subset>/<name>-NNNN.wav`` (e.g. ``noise/fre
 noise-free-sound-0001.wav``); other files (README, ANNOTATIONS, LICENSE) are ignored.
 
 Split (Diff-SV protocol): the file number, the last four digits of the name, even -> ``train``,
-odd -> ``test``. Windows: every file is cut into 5 s windows with a 3 s hop, starting at 0, 3, 6, ... s
-while the window fits (start + 5 s <= length), so the remainder after the last window that fits (under
-3 s) is dropped; a file shorter than 5 s is kept whole as one window. (The authors' script,
-``range((length - 5 s) // 3 s)``, also drops the last window that fits and keeps 5-8 s files whole;
-this module follows the stated rule.)
+odd -> ``test``. Windows, as the authors' script cuts them (``data/preprocessing.py``): a file becomes
+``(length - 5 s) // 3 s`` windows of 5 s starting at 0, 3, 6, ... s -- one fewer than fit -- and a file
+for which that count is 0 (shorter than 8 s) is kept whole as one window. So 7.9 s stays whole, 8.0 s
+and 10.9 s give one window, 11.0 s gives two.
 
 Ids: the recording id is the file name without ``.wav`` (MUSAN names are unique and name their
 category); a window is ``<recording>-<start>-<end>`` with start and end in centiseconds, 7 digits,
@@ -41,11 +40,12 @@ def split_of(path: Path) -> str:
 
 
 def windows(num_samples: int, sample_rate: int) -> list[tuple[int, int]]:
-    """(start, end) sample ranges of the 5 s windows with a 3 s hop, or the whole file if shorter than 5 s."""
+    """(start, end) sample ranges of the reference's 5 s windows at a 3 s hop, or the whole file."""
     window, hop = WINDOW_SECONDS * sample_rate, HOP_SECONDS * sample_rate
-    if num_samples < window:
+    count = (num_samples - window) // hop
+    if count <= 0:
         return [(0, num_samples)]
-    return [(start, start + window) for start in range(0, num_samples - window + 1, hop)]
+    return [(k * hop, k * hop + window) for k in range(count)]
 
 
 def window_id(recording: str, start: int, end: int, sample_rate: int) -> str:
