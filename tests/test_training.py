@@ -12,6 +12,7 @@ import torch.multiprocessing as mp
 from training_helpers import ToySpeakers, tiny_experiment
 
 from diffsv.bin.train import SetupError, load_pretrained
+from diffsv.data.speaker_crops import split_validation_speakers
 from diffsv.models import DiffSV
 from diffsv.training.checkpoint import epoch_checkpoints, load_checkpoint
 from diffsv.training.objective import TrainingObjective
@@ -40,7 +41,18 @@ def test_schedule_warms_up_restarts_and_decays():
     assert lr[25] == pytest.approx(1e-7 + (1e-2 - 1e-7) * (1 + math.cos(math.pi * 0.5)) / 2)
     assert lr[40] == pytest.approx(1e-7)  # second cycle starts from the base again ...
     assert lr[50] == pytest.approx(5e-3)  # ... and peaks at half
-    assert lr[100] == pytest.approx(1e-7) and lr[110] == pytest.approx(2.5e-3)  # third cycle: 60 steps later
+    # Only the cosine part grows: the second cycle lasts int((40 - 10) * 1.5 + 10) = 55 steps, not 60.
+    assert lr[95] == pytest.approx(1e-7) and lr[105] == pytest.approx(2.5e-3)
+    assert lr[94] < lr[93] < 1e-4
+
+
+def test_validation_speakers_zero_trains_on_every_speaker_as_the_authors_did():
+    utt2spk = {f"s{spk}-u{utt}": f"s{spk}" for spk in range(6) for utt in range(3)}
+    held_out = split_validation_speakers(utt2spk, 2, 2, seed=1)
+    assert len(held_out.speakers) == 4 and len(held_out.validation_utts) == 4
+    everyone = split_validation_speakers(utt2spk, 0, 2, seed=1)
+    assert everyone.speakers == sorted(set(utt2spk.values())) and everyone.validation_utts == []
+    assert everyone.train_utts == sorted(utt2spk)
 
 
 def test_processes_and_accumulation_see_the_same_examples():

@@ -55,7 +55,7 @@ class LogMelFrontend(nn.Module):
         if wav.dim() != 2:
             raise ValueError(f"front end expects a (batch, samples) waveform, got shape {tuple(wav.shape)}")
         with torch.autocast(device_type=wav.device.type, enabled=False):
-            wav = wav.float()
+            wav = wav.to(self.melspec.spectrogram.window.dtype)
             padded = F.pad(wav.unsqueeze(1), (1, 0), mode="reflect").squeeze(1)
             emphasised = padded[:, 1:] - self.config.preemphasis * padded[:, :-1]
             mel = self.melspec(emphasised) + self.config.log_offset
