@@ -66,6 +66,19 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _tagged_members(args: tuple[Any, ...]) -> dict[str, type]:
+    """For a union of config dataclasses that each name themselves in a ``type`` field (e.g. the extractors),
+    the members by that name, the first being the default; empty for any other union."""
+    tags = {}
+    for member in (arg for arg in args if arg is not type(None)):
+        fields = {f.name: f for f in dataclasses.fields(member)} if dataclasses.is_dataclass(member) else {}
+        default = fields["type"].default if "type" in fields else None
+        if not isinstance(default, str):
+            return {}
+        tags[default] = member
+    return tags
+
+
 def _coerce(value: Any, tp: Any, key: str) -> Any:
     """Check (and, for int->float and list->tuple, convert) one value against a field type."""
     origin = typing.get_origin(tp)
@@ -73,6 +86,14 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if origin is Union or origin is types.UnionType:
         if value is None and type(None) in args:
             return None
+        tagged = _tagged_members(args)
+        if tagged:
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{key}': expected a mapping, got {value!r}")
+            name = value.get("type", next(iter(tagged)))
+            if name not in tagged:
+                raise ConfigError(f"'{key}.type': {name!r} is not one of {list(tagged)}")
+            return _build(tagged[name], value, key)
         errors = []
         for arg in args:
             if arg is type(None):

@@ -1,4 +1,5 @@
-"""Export of a baseline (no sampler, so no noise input) and the export check's refusal of a mismatch."""
+"""Export of a baseline (no sampler, so no noise input), with each extractor, and the export check's refusal
+of a mismatch."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from diffsv.models import DiffSV
 SEGMENT = 8_000
 
 
-@pytest.fixture(scope="module")
-def baseline() -> DiffSV:
+@pytest.fixture(scope="module", params=["se_resnet34", "ecapa_tdnn"])
+def baseline(request) -> DiffSV:
     torch.manual_seed(0)
-    return DiffSV(tiny_experiment(architecture="baseline").model).eval()
+    return DiffSV(tiny_experiment(architecture="baseline", extractor=request.param).model).eval()
 
 
 def test_baseline_exports_take_the_waveform_alone(baseline: DiffSV, tmp_path: Path) -> None:

@@ -3,9 +3,12 @@ gradient routing, the baseline, checkpoint conversion errors and the import comm
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
 
 from diffsv.bin import import_reference_checkpoint
 from diffsv.config import ConfigError, from_dict, load_config
@@ -166,4 +169,11 @@ def test_import_command(tmp_path, model, reference_names, capsys):
     bad.write_bytes(b"not a checkpoint")
     assert import_reference_checkpoint.main([str(bad), str(tmp_path / "never.pt")]) == 1
     assert "bad.pt: cannot read" in capsys.readouterr().err
+    assert not (tmp_path / "never.pt").exists()
+    ecapa = Path(__file__).resolve().parents[1] / "egs/voxceleb_diffsv/conf/diffsv_ecapa.yaml"
+    model_config = tmp_path / "ecapa_model.yaml"
+    model_config.write_text(yaml.safe_dump(yaml.safe_load(ecapa.read_text())["model"]))
+    command = [str(source), str(tmp_path / "never.pt"), "--model-config", str(model_config)]
+    assert import_reference_checkpoint.main(command) == 1
+    assert "hold the SE-ResNet34 extractor, not 'ecapa_tdnn'" in capsys.readouterr().err
     assert not (tmp_path / "never.pt").exists()

@@ -51,7 +51,7 @@ def error(sampler: str, steps: int, problem: tuple[torch.Tensor, torch.Tensor]) 
     return (sample(gaussian_score, SCHEDULE, mu, noise, sampler, steps) - exact(mu, noise, end)).abs().max().item()
 
 
-@pytest.mark.parametrize("sampler", SAMPLERS)
+@pytest.mark.parametrize("sampler", SAMPLERS.names())
 def test_every_sampler_converges_to_the_exact_path(sampler: str, problem) -> None:
     errors = [error(sampler, steps, problem) for steps in (4, 16, 64, 256)]
     assert all(later < earlier for earlier, later in zip(errors, errors[1:], strict=False)), errors
@@ -109,6 +109,9 @@ def test_bad_sampler_settings_are_refused_where_they_are_given(tmp_path) -> None
     config = tmp_path / "model.yaml"
     config.write_text("diffusion:\n  steps: 0\n")
     with pytest.raises(ConfigError, match="diffusion.*at least 1"):
+        load_config(config, ModelConfig)
+    config.write_text("diffusion:\n  sampler: ddim\n")
+    with pytest.raises(ConfigError, match=r"model.yaml:2: 'diffusion.sampler': unknown sampler 'ddim'; choose one of"):
         load_config(config, ModelConfig)
     with pytest.raises(SystemExit) as exit_info:
         extract_embeddings.parse_args(["--model", "m.pt", "--data", "d", "--output-dir", "o", "--sampler-steps", "0"])

@@ -75,10 +75,11 @@ class FixedDraws(ToySpeakers):
         return super().__getitem__((99, key[1]))
 
 
-def test_loss_decreases(tmp_path):
+@pytest.mark.parametrize("extractor", ["se_resnet34", "ecapa_tdnn"])
+def test_loss_decreases(tmp_path, extractor):
     """The loss of one fixed batch falls after a dozen epochs of two steps on those same 16 examples
     (new draws every epoch would make 24 steps of AAM on toy speakers a matter of luck)."""
-    config = tiny_experiment(epochs=12)
+    config = tiny_experiment(epochs=12, extractor=extractor)
     config.scheduler.base_lr, config.scheduler.peak_lr = 3e-3, 1e-2
     data = FixedDraws(num_items=16)
     fixed = collate([data[(0, index)] for index in range(16)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -9,9 +10,10 @@ from torch.utils.data import Dataset
 
 from diffsv.models import ModelConfig
 from diffsv.models.diffusion import DiffusionConfig
+from diffsv.models.ecapa_tdnn import ECAPATDNNConfig
 from diffsv.models.enhancer import EnhancerConfig
-from diffsv.models.extractor import ExtractorConfig
 from diffsv.models.score_network import ScoreNetworkConfig
+from diffsv.models.se_resnet import SEResNetConfig
 from diffsv.training.config import DataConfig, ExperimentConfig, TrainingConfig
 from diffsv.training.objective import diffusion_draws, example_generator
 from diffsv.training.scheduler import SchedulerConfig
@@ -19,15 +21,25 @@ from diffsv.training.scheduler import SchedulerConfig
 CROP = 3_200  # 21 frames: also exercises the score network's padding
 
 
-def tiny_experiment(architecture: str = "diffsv", dropout: float = 0.0, **training) -> ExperimentConfig:
+TINY_EXTRACTORS = {
+    "se_resnet34": SEResNetConfig(
+        channels=(8, 8, 16, 16), blocks=(1, 1, 1, 1), se_reduction=4, embed_dim=16, pooling_channels=16
+    ),
+    "ecapa_tdnn": ECAPATDNNConfig(
+        channels=16, scale=4, se_channels=8, aggregation_channels=32, attention_channels=8, embed_dim=16
+    ),
+}
+
+
+def tiny_experiment(
+    architecture: str = "diffsv", dropout: float = 0.0, extractor: str = "se_resnet34", **training
+) -> ExperimentConfig:
     model = ModelConfig(
         architecture=architecture,
         enhancer=EnhancerConfig(n_layers=1, ffn_channels=32, dropout=dropout),
         score_network=ScoreNetworkConfig(width=8, multipliers=(1, 2), attention_head_channels=8),
         diffusion=DiffusionConfig(steps=2),
-        extractor=ExtractorConfig(
-            channels=(8, 8, 16, 16), blocks=(1, 1, 1, 1), se_reduction=4, embed_dim=16, pooling_channels=16
-        ),
+        extractor=copy.deepcopy(TINY_EXTRACTORS[extractor]),
     )
     return ExperimentConfig(
         model=model,

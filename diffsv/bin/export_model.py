@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--check-utterances", type=int, default=4, help="test utterances embedded by the check")
     parser.add_argument("--formats", default=",".join(FORMATS), help=f"comma-separated: {', '.join(FORMATS)}")
     parser.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed embedding difference")
-    parser.add_argument("--sampler", choices=SAMPLERS, help="sampler to export [the model's configured one]")
+    parser.add_argument("--sampler", choices=SAMPLERS.names(), help="sampler to export [the model's configured one]")
     parser.add_argument("--sampler-steps", type=positive_int, help="its steps [the model's configured number]")
     parser.add_argument("--seed", type=int, default=0, help="seeds the check's starting noise, as in stage 5")
     args = parser.parse_args(argv)

@@ -61,7 +61,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--segment-samples", type=positive_int, default=SegmentConfig.segment_samples)
     parser.add_argument("--batch-size", type=int, default=8, help="segments per forward pass")
     parser.add_argument("--seed", type=int, default=0, help="seeds the sampler's starting noise per utterance")
-    parser.add_argument("--sampler", choices=SAMPLERS, help="reverse-diffusion sampler [the model's configured one]")
+    parser.add_argument(
+        "--sampler", choices=SAMPLERS.names(), help="reverse-diffusion sampler [the model's configured one]"
+    )
     parser.add_argument("--sampler-steps", type=positive_int, help="sampler steps [the model's configured number]")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--threads", type=int, help="torch CPU threads (run.pl --num-threads)")

@@ -41,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = load_config(args.model_config, ModelConfig) if args.model_config else ModelConfig()
+        if config.extractor.type != "se_resnet34":
+            raise ConfigError(
+                f"{args.model_config}: the authors' checkpoints hold the SE-ResNet34 extractor, not "
+                f"'{config.extractor.type}': set model.extractor.type to se_resnet34"
+            )
         model = DiffSV(config)
         state_dict = convert_reference_state_dict(
             read_reference_state_dict(args.input), preemphasis=config.frontend.preemphasis

@@ -2,14 +2,19 @@
 
 from diffsv.models.diffsv import DiffSV, ModelConfig, count_parameters
 from diffsv.models.diffusion import DiffusionConfig, MeanRevertingDiffusion
+from diffsv.models.ecapa_tdnn import ECAPATDNNConfig, ECAPATDNNExtractor
 from diffsv.models.enhancer import EnhancerConfig, TransformerEnhancer, prior_loss
-from diffsv.models.extractor import ExtractorConfig, SEResNetExtractor
+from diffsv.models.extractors import EXTRACTORS, ExtractorConfig, build_extractor
 from diffsv.models.frontend import FrontendConfig, LogMelFrontend
 from diffsv.models.reference_import import ReferenceCheckpointError, convert_reference_state_dict
 from diffsv.models.score_network import ScoreNetwork, ScoreNetworkConfig
+from diffsv.models.se_resnet import SEResNetConfig, SEResNetExtractor
 
 __all__ = [
     "DiffSV",
+    "ECAPATDNNConfig",
+    "ECAPATDNNExtractor",
+    "EXTRACTORS",
     "DiffusionConfig",
     "EnhancerConfig",
     "ExtractorConfig",
@@ -20,8 +25,10 @@ __all__ = [
     "ReferenceCheckpointError",
     "ScoreNetwork",
     "ScoreNetworkConfig",
+    "SEResNetConfig",
     "SEResNetExtractor",
     "TransformerEnhancer",
+    "build_extractor",
     "convert_reference_state_dict",
     "count_parameters",
     "prior_loss",

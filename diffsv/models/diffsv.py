@@ -10,22 +10,24 @@ from torch import nn
 
 from diffsv.models.diffusion import DiffusionConfig, MeanRevertingDiffusion
 from diffsv.models.enhancer import EnhancerConfig, TransformerEnhancer
-from diffsv.models.extractor import ExtractorConfig, SEResNetExtractor
+from diffsv.models.extractors import ExtractorConfig, build_extractor
 from diffsv.models.frontend import FrontendConfig, LogMelFrontend
 from diffsv.models.samplers import SAMPLERS
 from diffsv.models.score_network import ScoreNetwork, ScoreNetworkConfig
+from diffsv.models.se_resnet import SEResNetConfig
 
 
 @dataclass
 class ModelConfig:
-    """``architecture: diffsv`` is the paper's model; ``baseline`` is its extractor on the noisy log-mel alone."""
+    """``architecture: diffsv`` is the paper's model; ``baseline`` is its extractor on the noisy log-mel alone.
+    ``extractor.type`` chooses the extractor (``diffsv.models.extractors``)."""
 
     architecture: Literal["diffsv", "baseline"] = "diffsv"
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
     enhancer: EnhancerConfig = field(default_factory=EnhancerConfig)
     score_network: ScoreNetworkConfig = field(default_factory=ScoreNetworkConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
-    extractor: ExtractorConfig = field(default_factory=ExtractorConfig)
+    extractor: ExtractorConfig = field(default_factory=SEResNetConfig)
 
 
 class DiffSV(nn.Module):
@@ -42,7 +44,7 @@ class DiffSV(nn.Module):
             self.enhancer = TransformerEnhancer(n_mels, config.enhancer)
             self.diffusion = MeanRevertingDiffusion(ScoreNetwork(config.score_network), config.diffusion)
         in_channels = 3 if self.enhancer is not None else 1
-        self.extractor = SEResNetExtractor(in_channels, n_mels, config.extractor)
+        self.extractor = build_extractor(in_channels, n_mels, config.extractor)
 
     @property
     def embed_dim(self) -> int:
@@ -50,8 +52,8 @@ class DiffSV(nn.Module):
 
     def use_sampler(self, sampler: str | None = None, steps: int | None = None) -> None:
         """Draw z0 with ``sampler``/``steps`` from now on (None keeps the configured one); ValueError if unknown."""
-        if sampler is not None and sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+        if sampler is not None:
+            SAMPLERS.check(sampler)
         if steps is not None and steps < 1:
             raise ValueError(f"sampler steps must be at least 1, got {steps}")
         diffusion = self.config.diffusion

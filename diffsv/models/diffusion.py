@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from diffsv.models.samplers import SamplerName, Schedule
+from diffsv.models.samplers import SAMPLERS, Schedule
 from diffsv.models.samplers import sample as run_sampler
 from diffsv.models.score_network import ScoreNetwork
 
@@ -25,11 +25,12 @@ class DiffusionConfig:
     beta_max: float = 20.0
     steps: int = 10
     t_epsilon: float = 1e-5
-    sampler: SamplerName = "euler"
+    sampler: str = "euler"
 
     def __post_init__(self) -> None:
         if self.steps < 1:
             raise ValueError(f"steps must be at least 1, got {self.steps}")
+        SAMPLERS.check(self.sampler)
 
 
 class MeanRevertingDiffusion(nn.Module):

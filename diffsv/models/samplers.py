@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Literal, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 
-SamplerName = Literal["euler", "heun", "dpm_solver"]
-SAMPLERS: tuple[str, ...] = ("euler", "heun", "dpm_solver")
+from diffsv.registry import Registry
 
 #: Where the fast solvers stop; the score network is trained down to t = 1e-5.
 FINAL_TIME = 1e-3
@@ -75,7 +75,7 @@ class Schedule:
 
 def score_evaluations(sampler: str, steps: int) -> int:
     """Score-network evaluations of one sample: the figure that sets the sampler's cost."""
-    return 2 * steps if sampler == "heun" else steps
+    return SAMPLERS[sampler].evaluations_per_step * steps
 
 
 def _times(t: float, like: torch.Tensor) -> torch.Tensor:
@@ -129,15 +129,24 @@ def dpm_solver(score: ScoreFn, schedule: Schedule, mu: torch.Tensor, noise: torc
     return mu + y
 
 
-_SOLVERS = {"euler": euler, "heun": heun, "dpm_solver": dpm_solver}
+@dataclass(frozen=True)
+class Solver:
+    integrate: Callable[[ScoreFn, Schedule, torch.Tensor, torch.Tensor, int], torch.Tensor]
+    evaluations_per_step: int
+
+
+#: The samplers by the name ``model.diffusion.sampler`` and ``--sampler`` give; euler is the paper's.
+SAMPLERS: Registry[Solver] = Registry("sampler")
+SAMPLERS.add("euler", Solver(euler, 1))
+SAMPLERS.add("heun", Solver(heun, 2))
+SAMPLERS.add("dpm_solver", Solver(dpm_solver, 1))
 
 
 def sample(
     score: ScoreFn, schedule: Schedule, mu: torch.Tensor, noise: torch.Tensor, sampler: str, steps: int
 ) -> torch.Tensor:
     """z0_hat from the prior mean ``mu`` and starting noise with the named sampler."""
-    if sampler not in _SOLVERS:
-        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+    solver = SAMPLERS[sampler]
     if steps < 1:
         raise ValueError(f"sampler steps must be at least 1, got {steps}")
-    return _SOLVERS[sampler](score, schedule, mu, noise, steps)
+    return solver.integrate(score, schedule, mu, noise, steps)

@@ -1,15 +1,19 @@
-"""Half-width SE-ResNet34 speaker-embedding extractor with attentive statistics pooling."""
+"""Half-width SE-ResNet34 speaker-embedding extractor with attentive statistics pooling: the paper's."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
 
 
 @dataclass
-class ExtractorConfig:
+class SEResNetConfig:
+    """``blocks`` (3, 4, 6, 3) is ResNet34's depth; the mini recipe keeps the family at (1, 1, 1, 1)."""
+
+    type: Literal["se_resnet34"] = "se_resnet34"
     channels: tuple[int, ...] = (16, 32, 64, 128)
     blocks: tuple[int, ...] = (3, 4, 6, 3)
     strides: tuple[int, ...] = (1, 2, 2, 1)
@@ -84,9 +88,9 @@ class AttentiveStatsPooling(nn.Module):
 class SEResNetExtractor(nn.Module):
     """(B, C, F, T) stacked log-mels -> (B, embed_dim) speaker embedding."""
 
-    def __init__(self, in_channels: int, n_mels: int = 80, config: ExtractorConfig | None = None) -> None:
+    def __init__(self, in_channels: int, n_mels: int = 80, config: SEResNetConfig | None = None) -> None:
         super().__init__()
-        self.config = config = config or ExtractorConfig()
+        self.config = config = config or SEResNetConfig()
         k = config.stem_kernel_size
         self.conv1 = nn.Conv2d(in_channels, config.channels[0], k, stride=(2, 1), padding=k // 2, bias=False)
         self.bn1 = nn.BatchNorm2d(config.channels[0])
