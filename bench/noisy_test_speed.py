@@ -2,7 +2,7 @@
 
 Pools in MUSAN's shape (20 s recordings cut into 5 s windows through a ``segments`` file). Measured in
 the same run:
-- ours: diffsv.data.noisy_test.mix_utterances (speech read once per utterance, 5 s windows read by seeking);
+- ours: diffsv.data.noisy_sets.mix_utterances (speech read once per utterance, 5 s windows read by seeking);
 - baseline: the authors' serial style -- for every (utterance, condition) re-read the speech, read each
   chosen noise recording whole, wrap-pad and crop, mix, and write the file.
 The issue quotes the authors' mixing at about 220/s (one noise file) and 117/s (babble) per core.
@@ -23,7 +23,7 @@ import torch
 
 from diffsv.data.augment import NoisePool, fit_to_length, scaled_noise
 from diffsv.data.kaldi_dir import DataDir, Segment
-from diffsv.data.noisy_test import NoiseCondition, condition_rng, mix_utterances
+from diffsv.data.noisy_sets import NoiseCondition, condition_rng, mix_utterances
 
 SR = 16_000
 AUTHORS_PER_SECOND = {"noise": 220.0, "babble": 117.0}

@@ -20,7 +20,7 @@ from diffsv.data.augment import (
     scaled_noise,
 )
 from diffsv.data.kaldi_dir import DataDir
-from diffsv.data.noisy_test import NoiseCondition, mix_utterances, noisy_data_dirs
+from diffsv.data.noisy_sets import NoiseCondition, mix_utterances, noisy_data_dirs
 
 SR = 16_000
 

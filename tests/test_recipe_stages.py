@@ -105,7 +105,7 @@ def test_stage2_writes_twenty_noisy_sets_independent_of_nj(recipe: dict[str, Pat
     # is complete, and the re-run finishes with exactly the audio of the uninterrupted run.
     other = recipe["root"] / "noisy_nj1"
     stage2 = ["--stage", "2", "--stop-stage", "2", *recipe["common"], "--nj", "1", "--noisy-audio", str(other)]
-    for written, worker in ((30, f"^python -m diffsv.bin.make_noisy_test mix .*{other}"), (70, None)):
+    for written, worker in ((30, f"^python -m diffsv.bin.make_noisy_sets mix .*{other}"), (70, None)):
         status = interrupt(["bash", "run.sh", *stage2], RECIPE, env(), worker=worker,
                            when=lambda n=written: len(list(other.rglob("*.flac"))) >= n)  # fmt: skip
         assert status not in (None, 0), "stage 2 was not interrupted"

@@ -8,6 +8,7 @@ import math
 import torch
 from torch.utils.data import Dataset
 
+from diffsv.data.example_draws import diffusion_draws, example_generator
 from diffsv.models import ModelConfig
 from diffsv.models.diffusion import DiffusionConfig
 from diffsv.models.ecapa_tdnn import ECAPATDNNConfig
@@ -15,7 +16,6 @@ from diffsv.models.enhancer import EnhancerConfig
 from diffsv.models.score_network import ScoreNetworkConfig
 from diffsv.models.se_resnet import SEResNetConfig
 from diffsv.training.config import DataConfig, ExperimentConfig, TrainingConfig
-from diffsv.training.objective import diffusion_draws, example_generator
 from diffsv.training.scheduler import SchedulerConfig
 
 CROP = 3_200  # 21 frames: also exercises the score network's padding

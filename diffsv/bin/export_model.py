@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diffsv.bin.extract_embeddings import positive_int
 from diffsv.data.audio import AudioError
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir
 from diffsv.embedding import SegmentConfig, utterance_generator, utterance_segments
@@ -30,6 +29,7 @@ from diffsv.export import FORMATS, ExportError, export_model
 from diffsv.models.diffsv import DiffSV
 from diffsv.models.model_file import load_model_file
 from diffsv.models.samplers import SAMPLERS
+from diffsv.utils.argtypes import positive_int
 from diffsv.utils.checkpoint import CheckpointError
 from diffsv.utils.fileio import atomic_directory, remove_stale_temporaries
 

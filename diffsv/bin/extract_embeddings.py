@@ -33,19 +33,9 @@ from diffsv.models.diffsv import DiffSV
 from diffsv.models.frontend import FrontendConfig
 from diffsv.models.model_file import load_model_file
 from diffsv.models.samplers import SAMPLERS
+from diffsv.utils.argtypes import positive_int
 from diffsv.utils.checkpoint import CheckpointError
 from diffsv.utils.fileio import atomic_open, remove_stale_temporaries
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

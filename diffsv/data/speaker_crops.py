@@ -15,9 +15,9 @@ from torch.utils.data import Dataset
 
 from diffsv.config import ConfigError
 from diffsv.data.augment import Augmenter
+from diffsv.data.example_draws import diffusion_draws, example_generator, example_rng
 from diffsv.data.kaldi_dir import DataDir
 from diffsv.models.frontend import FrontendConfig
-from diffsv.training.objective import diffusion_draws, example_generator, example_rng
 
 
 def repeat_to_length(samples: np.ndarray, length: int) -> np.ndarray:

@@ -1,7 +1,8 @@
 """The training objective: AAM-softmax + prior loss + diffusion loss, computed from one batch.
 
 All random draws of the diffusion (t, the loss noise, the sampler's starting noise) come with the batch,
-made per example by the dataset, so the result does not depend on how examples are spread over processes.
+made per example by the dataset (``diffsv.data.example_draws``), so the result does not depend on how
+examples are spread over processes.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -31,27 +31,6 @@ class Batch:
 
     def to(self, device: torch.device) -> Batch:
         return Batch(**{name: value.to(device, non_blocking=True) for name, value in vars(self).items()})
-
-
-def example_generator(seed: int, epoch: int, index: int) -> torch.Generator:
-    """A torch generator for one example's draws in one epoch, independent of process count and worker."""
-    state = np.random.SeedSequence([seed, epoch, index]).generate_state(1, dtype=np.uint64)[0]
-    return torch.Generator().manual_seed(int(state) & 0x7FFF_FFFF_FFFF_FFFF)
-
-
-def example_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
-    """The numpy counterpart of :func:`example_generator` (crop offset, augmentation), on its own stream."""
-    return np.random.default_rng(np.random.SeedSequence([seed, epoch, index, 1]))
-
-
-def diffusion_draws(generator: torch.Generator, n_mels: int, frames: int, t_epsilon: float) -> dict[str, torch.Tensor]:
-    """The diffusion loss's time and noise and the sampler's starting noise for one example."""
-    t = torch.rand((), generator=generator).clamp(t_epsilon, 1.0 - t_epsilon)
-    return {
-        "t": t,
-        "loss_noise": torch.randn(n_mels, frames, generator=generator),
-        "init_noise": torch.randn(n_mels, frames, generator=generator),
-    }
 
 
 class TrainingObjective(nn.Module):

@@ -15,11 +15,11 @@ import torch.nn.functional as F
 
 from diffsv.config import ConfigError
 from diffsv.data.augment import Augmenter
+from diffsv.data.example_draws import example_generator, example_rng
 from diffsv.data.kaldi_dir import DataDir
 from diffsv.data.speaker_crops import repeat_to_length
 from diffsv.metrics import eer
 from diffsv.models import DiffSV
-from diffsv.training.objective import example_generator, example_rng
 
 SELECTION_METRIC = "eer_noisy"
 VALIDATION_EPOCH = 2**31  # seeds the validation draws; never a training epoch

@@ -153,8 +153,8 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
               --out-data "$data" --snrs "$snrs" --seed "$noisy_seed" --audio-format "$noisy_format")
   split_list "$data/test/wav.scp" "$nj" "$data/test/split$nj"
   follow "$exp/log/noisy_test.1.log" $train_cmd JOB=1:"$jobs" "$exp/log/noisy_test.JOB.log" \
-    python -m diffsv.bin.make_noisy_test mix --utterances "$data/test/split$nj/wav.JOB.scp" "${noisy_args[@]}"
-  python -m diffsv.bin.make_noisy_test data-dirs "${noisy_args[@]}"
+    python -m diffsv.bin.make_noisy_sets mix --utterances "$data/test/split$nj/wav.JOB.scp" "${noisy_args[@]}"
+  python -m diffsv.bin.make_noisy_sets data-dirs "${noisy_args[@]}"
 fi
 
 train_args=(--config "$config" --exp "$expdir" --train-data "$data/train" --noise-data "$data/musan_noise_train"

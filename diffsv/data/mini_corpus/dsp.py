@@ -10,8 +10,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from diffsv.data.audio import read_audio
-
-SAMPLE_RATE = 16000
+from diffsv.data.audio_info import SAMPLE_RATE
 
 
 def to_16k_mono(samples: np.ndarray, rate: int) -> np.ndarray:

@@ -1,9 +1,9 @@
 """Recipe stage 2: noisy copies of a test set, in parallel jobs, then their data directories.
 
     # one job of N (run.pl JOB=1:N ...): mix the utterances listed in a split of wav.scp
-    python -m diffsv.bin.make_noisy_test mix --utterances data/test/split4/wav.2.scp [common options]
+    python -m diffsv.bin.make_noisy_sets mix --utterances data/test/split4/wav.2.scp [common options]
     # after all jobs: write data/test_<condition>_<snr> for every condition and SNR
-    python -m diffsv.bin.make_noisy_test data-dirs [common options]
+    python -m diffsv.bin.make_noisy_sets data-dirs [common options]
 
 Common options: --test-data data/test --noise-data data/musan_noise_test --babble-data
 data/musan_speech_test --music-data data/musan_music_test --nonspeech-data data/nonspeech
@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 from diffsv.data.audio import AUDIO_FORMATS, AudioError
+from diffsv.data.audio_info import SAMPLE_RATE
 from diffsv.data.augment import NoisePool
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir, read_wav_scp
-from diffsv.data.noisy_test import DEFAULT_SNRS, NoiseCondition, mix_utterances, noisy_data_dirs
+from diffsv.data.noisy_sets import DEFAULT_SNRS, NoiseCondition, mix_utterances, noisy_data_dirs
 from diffsv.utils.fileio import remove_stale_temporaries
 
-SAMPLE_RATE = 16_000
 #: Condition name -> (option naming its data directory, how many recordings are averaged).
 CONDITIONS = {
     "noise": ("noise_data", (1, 1)),
@@ -77,7 +77,7 @@ def mix(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - start
     rate = written / seconds if seconds > 0 else 0.0
     print(
-        f"make_noisy_test: {len(utts)} utterances x {len(conditions) * len(args.snrs)} conditions: "
+        f"make_noisy_sets: {len(utts)} utterances x {len(conditions) * len(args.snrs)} conditions: "
         f"{written} written, {present} already present ({rate:.1f} utterance-conditions/s)"
     )
 
@@ -87,7 +87,7 @@ def data_dirs(args: argparse.Namespace) -> None:
     dirs = noisy_data_dirs(test, args.conditions, args.snrs, args.audio_dir, args.audio_format)
     for name, data in dirs.items():
         data.write(args.out_data / name)
-    print(f"make_noisy_test: wrote {len(dirs)} data directories test_<condition>_<snr> in {args.out_data}")
+    print(f"make_noisy_sets: wrote {len(dirs)} data directories test_<condition>_<snr> in {args.out_data}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         mix(args) if args.command == "mix" else data_dirs(args)
     except (DataDirError, AudioError, OSError, ValueError) as exc:
-        print(f"make_noisy_test: {exc}", file=sys.stderr)
+        print(f"make_noisy_sets: {exc}", file=sys.stderr)
         return 1
     return 0
 
