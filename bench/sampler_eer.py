@@ -19,12 +19,12 @@ from pathlib import Path
 
 import torch
 
-from diffsv.data.kaldi_dir import read_data_dir
+from diffsv.data.kaldi_dir import read_data_dir, read_trials
 from diffsv.embedding import Embedder, SegmentConfig
 from diffsv.metrics import eer
 from diffsv.models.model_file import load_model_file
 from diffsv.models.samplers import score_evaluations
-from diffsv.scoring import embedding_table, read_trials, score_trials
+from diffsv.scoring import embedding_table, score_trials
 
 NOISY = ",".join(f"{noise}_{snr}" for noise in ("babble", "music", "noise", "nonspeech") for snr in (0, 5, 10, 15, 20))
 
@@ -49,7 +49,7 @@ def evaluate(
         embeddings = dict(embedder.embed(audio[condition].items()))
         seconds += time.perf_counter() - start
         count += len(embeddings)
-        trials = read_trials(directory / "trials", require_labels=True)
+        trials = read_trials(directory / "trials")
         scores = score_trials(trials, embedding_table(embeddings, str(directory)))
         results[condition] = eer(scores, trials.labels)
     return results, seconds / count

@@ -15,18 +15,21 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
-from diffsv.scoring import Trials, embedding_table, score_trials
+from diffsv.data.kaldi_dir import Trial, TrialList
+from diffsv.scoring import embedding_table, score_trials
 
 UTTERANCES, TRIALS, SEGMENTS, DIM = 4_874, 37_720, 4, 128
 
 
-def random_trials(rng: np.random.Generator, names: list[str]) -> Trials:
+def random_trials(rng: np.random.Generator, names: list[str]) -> TrialList:
     enrol = rng.integers(0, len(names), TRIALS)
     test = (enrol + rng.integers(1, len(names), TRIALS)) % len(names)
-    return Trials("<random>", [names[i] for i in enrol], [names[i] for i in test], list(range(1, TRIALS + 1)), None)
+    pairs = [Trial(names[a], names[b], None) for a, b in zip(enrol, test, strict=True)]
+    return TrialList(Path("<random>"), pairs, list(range(1, TRIALS + 1)))
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:

@@ -63,10 +63,11 @@ def embed(args: argparse.Namespace) -> str:
 def score(args: argparse.Namespace) -> str:
     """Score a trial list with cosine similarity of segment-averaged embeddings, as recipe stage 5 does.
     Prints 'utt1 utt2 score' lines (or writes --output); with labelled trials also EER and minDCF."""
+    from diffsv.data.kaldi_dir import read_trials
     from diffsv.metrics import verification_metrics
-    from diffsv.scoring import embedding_table, load_embeddings, load_mean, read_trials, score_trials, write_scores
+    from diffsv.scoring import embedding_table, load_embeddings, load_mean, score_trials, write_scores
 
-    trials = read_trials(args.trials)
+    trials = read_trials(args.trials, labelled=None)
     mean = load_mean(args.mean) if args.mean else None
     scores = score_trials(trials, embedding_table(load_embeddings(args.embeddings), str(args.embeddings), mean))
     if args.output:

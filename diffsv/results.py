@@ -16,8 +16,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.special import ndtri
 
+from diffsv.data.kaldi_dir import TrialList, read_trials
 from diffsv.metrics import DCF_OPERATING_POINTS, METRIC_KEYS, det_curve, eer_threshold, verification_metrics
-from diffsv.scoring import Trials, read_scores, read_trials, scores_for_trials
+from diffsv.scoring import read_scores, scores_for_trials
 from diffsv.utils.fileio import atomic_open, save_png
 
 CLEAN = "clean"
@@ -91,11 +92,11 @@ def find_score_files(
 
 def load_conditions(files: Mapping[str, tuple[Path, Path]]) -> dict[str, ConditionScores]:
     """Read every condition's scores against its trial list (each trial list is read once)."""
-    trial_lists: dict[Path, Trials] = {}
+    trial_lists: dict[Path, TrialList] = {}
     loaded = {}
     for condition, (score_file, trials_file) in files.items():
         if trials_file not in trial_lists:
-            trial_lists[trials_file] = read_trials(trials_file, require_labels=True)
+            trial_lists[trials_file] = read_trials(trials_file)
         trials = trial_lists[trials_file]
         scores = scores_for_trials(trials, read_scores(score_file), str(score_file))
         loaded[condition] = ConditionScores(scores, trials.labels, str(score_file), str(trials_file))

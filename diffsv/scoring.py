@@ -14,9 +14,10 @@ against every cohort embedding; the mean and (population) standard deviation of 
 cohort scores normalise the trial: ``0.5 ((s - mu_e) / sd_e + (s - mu_t) / sd_t)``. The statistics are
 computed once per utterance, not per trial.
 
-File formats (Kaldi): trials ``utt1 utt2 target|nontarget`` (the label column may be absent in a list
-that is only scored), score files ``utt1 utt2 score`` (a fourth WeSpeaker-style label column is ignored
-on reading), embeddings a ``xvector.scp`` of (S, D) matrices or (D,) vectors.
+File formats (Kaldi): trials ``utt1 utt2 target|nontarget``, read by
+:func:`diffsv.data.kaldi_dir.read_trials` (the label column may be absent in a list that is only scored);
+score files ``utt1 utt2 score`` (a fourth WeSpeaker-style label column is ignored on reading);
+embeddings a ``xvector.scp`` of (S, D) matrices or (D,) vectors.
 """
 
 from __future__ import annotations
@@ -30,9 +31,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from tqdm import tqdm
 
+from diffsv.data.kaldi_dir import TrialList
 from diffsv.utils.fileio import atomic_open
-
-TRIAL_LABELS = {"target": 1, "nontarget": 0}
 
 #: Stage 5 records how it scored (the mean and AS-norm cohort used) in this JSON file beside the scores.
 SCORING_RECORD = "scoring.json"
@@ -47,24 +47,6 @@ class ScoringError(ValueError):
 
 
 @dataclass(frozen=True)
-class Trials:
-    """A trial list: the two utterances of every trial, its line in ``path`` and, if given, its label."""
-
-    path: str
-    enrol: list[str]
-    test: list[str]
-    lines: list[int]
-    labels: np.ndarray | None  # 1 target, 0 non-target; None for an unlabelled list
-
-    def __len__(self) -> int:
-        return len(self.enrol)
-
-    def where(self, index: int) -> str:
-        """``path:line`` of trial ``index``, for error messages."""
-        return f"{self.path}:{self.lines[index]}"
-
-
-@dataclass(frozen=True)
 class EmbeddingTable:
     """One row per utterance: the mean of its length-normalised (mean-subtracted) segment embeddings."""
 
@@ -74,40 +56,6 @@ class EmbeddingTable:
 
     def __len__(self) -> int:
         return len(self.index)
-
-
-def read_trials(path: str | Path, require_labels: bool = False) -> Trials:
-    """Read a Kaldi trial list; every line must have the same number of fields (2, or 3 with the label)."""
-    enrol: list[str] = []
-    test: list[str] = []
-    lines: list[int] = []
-    labels: list[int] = []
-    first_line: dict[tuple[str, str], int] = {}
-    n_fields = 3 if require_labels else None
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            n_fields = n_fields or len(fields)
-            if len(fields) != n_fields or n_fields not in (2, 3):
-                expected = "utt1 utt2 target|nontarget" if n_fields == 3 else "utt1 utt2 [target|nontarget]"
-                raise ScoringError(f"{path}:{lineno}: expected '{expected}', got {line.strip()!r}")
-            if n_fields == 3:
-                if fields[2] not in TRIAL_LABELS:
-                    raise ScoringError(f"{path}:{lineno}: label must be 'target' or 'nontarget', got {fields[2]!r}")
-                labels.append(TRIAL_LABELS[fields[2]])
-            pair = (fields[0], fields[1])
-            if pair in first_line:
-                raise ScoringError(f"{path}:{lineno}: trial '{pair[0]} {pair[1]}' repeats line {first_line[pair]}")
-            first_line[pair] = lineno
-            enrol.append(fields[0])
-            test.append(fields[1])
-            lines.append(lineno)
-    if not enrol:
-        raise ScoringError(f"{path}: no trials")
-    label_array = np.array(labels, dtype=np.int8) if n_fields == 3 else None
-    return Trials(str(path), enrol, test, lines, label_array)
 
 
 def read_scores(path: str | Path) -> dict[tuple[str, str], float]:
@@ -133,7 +81,7 @@ def read_scores(path: str | Path) -> dict[tuple[str, str], float]:
     return scores
 
 
-def scores_for_trials(trials: Trials, scores: Mapping[tuple[str, str], float], source: str) -> np.ndarray:
+def scores_for_trials(trials: TrialList, scores: Mapping[tuple[str, str], float], source: str) -> np.ndarray:
     """The score of every trial, in trial order; an unscored trial is an error naming it."""
     missing = [i for i, pair in enumerate(zip(trials.enrol, trials.test, strict=True)) if pair not in scores]
     if missing:
@@ -145,7 +93,7 @@ def scores_for_trials(trials: Trials, scores: Mapping[tuple[str, str], float], s
     return np.array([scores[pair] for pair in zip(trials.enrol, trials.test, strict=True)], dtype=np.float64)
 
 
-def write_scores(path: str | Path, trials: Trials, scores: ArrayLike) -> None:
+def write_scores(path: str | Path, trials: TrialList, scores: ArrayLike) -> None:
     """Write ``utt1 utt2 score`` lines in trial order, atomically."""
     with atomic_open(path) as handle:
         for enrol, test, score in zip(trials.enrol, trials.test, np.asarray(scores).tolist(), strict=True):
@@ -211,7 +159,7 @@ def embedding_table(embeddings: Mapping[str, ArrayLike], source: str, mean: np.n
     return EmbeddingTable(source, {name: i for i, name in enumerate(names)}, vectors)
 
 
-def trial_indices(trials: Trials, table: EmbeddingTable) -> tuple[np.ndarray, np.ndarray]:
+def trial_indices(trials: TrialList, table: EmbeddingTable) -> tuple[np.ndarray, np.ndarray]:
     """Row of each trial's two utterances in ``table``; an unknown utterance names the trials line."""
     enrol = np.fromiter((table.index.get(u, -1) for u in trials.enrol), dtype=np.int64, count=len(trials))
     test = np.fromiter((table.index.get(u, -1) for u in trials.test), dtype=np.int64, count=len(trials))
@@ -243,7 +191,7 @@ def cohort_statistics(vectors: np.ndarray, cohort: EmbeddingTable, top_n: int) -
 
 
 def score_trials(
-    trials: Trials, table: EmbeddingTable, cohort: EmbeddingTable | None = None, top_n: int = 300
+    trials: TrialList, table: EmbeddingTable, cohort: EmbeddingTable | None = None, top_n: int = 300
 ) -> np.ndarray:
     """Segment-averaged cosine score of every trial, AS-normalised against ``cohort`` when one is given."""
     enrol, test = trial_indices(trials, table)

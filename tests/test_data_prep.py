@@ -479,24 +479,25 @@ def test_validator_names_file_and_line(good_dir: Path, case: str) -> None:
     assert "Traceback" not in result.stderr
 
 
-SEGMENT_LINE = "noise-free-sound-0001-0000300-0000800 noise-free-sound-0001 3 8"
+SEGMENT_LINE = "music-fma-0000-0000300-0000800 music-fma-0000 3 8"  # line 2 of musan_music_train/segments
 
 
 @pytest.mark.parametrize(
     ("name", "new", "message"),
     [
-        ("segments", SEGMENT_LINE.replace(" 8", " 9"), "segments:2: ends at 9.0 s, after recording"),
-        ("segments", SEGMENT_LINE.replace("1 3", "2 3"), "segments:2: recording 'noise-free-sound-0002' is not in"),
+        ("segments", SEGMENT_LINE.replace(" 8", " 12"), "segments:2: ends at 12.0 s, after recording"),
+        ("segments", SEGMENT_LINE.replace("0000 3", "0002 3"), "segments:2: recording 'music-fma-0002' is not in"),
         ("segments", SEGMENT_LINE.replace("3 8", "8 3"), "segments:2: end 3 is not after start 8"),
-        ("wav.scp", "noise-free-sound-0003 /x.wav", "wav.scp:2: recording 'noise-free-sound-0003' has no segments"),
+        ("wav.scp", "music-fma-0003 /x.wav", "wav.scp:2: recording 'music-fma-0003' has no segments"),
     ],
 )
 def test_validator_checks_segments(
     recipe: tuple[subprocess.CompletedProcess, Path], tmp_path: Path, name: str, new: str, message: str
 ) -> None:
-    copy = tmp_path / "musan_noise_test"
-    shutil.copytree(recipe[1] / "musan_noise_test", copy)
+    copy = tmp_path / "musan_music_train"
+    shutil.copytree(recipe[1] / "musan_music_train", copy)
     lines = (copy / name).read_text().splitlines()
+    assert name != "segments" or lines[1] == SEGMENT_LINE
     (copy / name).write_text("\n".join([*lines[:1], new, *lines[2:]] if name == "segments" else [*lines, new]) + "\n")
     result = run_validate(str(copy))
     assert result.returncode == 1

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from diffsv import results, scoring
 from diffsv.bin import compute_metrics, make_results, score
+from diffsv.data.kaldi_dir import DataDirError, Trial, TrialList, read_trials
 from diffsv.metrics import (
     DCF_OPERATING_POINTS,
     METRIC_KEYS,
@@ -30,7 +31,7 @@ from diffsv.metrics import (
     min_dcf,
     verification_metrics,
 )
-from diffsv.scoring import ScoringError, Trials, embedding_table, read_scores, read_trials, score_trials
+from diffsv.scoring import ScoringError, embedding_table, read_scores, score_trials
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -233,8 +234,8 @@ def explicit_score(a: np.ndarray, b: np.ndarray, mean: np.ndarray | None = None)
     return float(np.mean([unit(x) @ unit(y) for x in a for y in b]))
 
 
-def make_trials(pairs: list[tuple[str, str]]) -> Trials:
-    return Trials("trials", [a for a, _ in pairs], [b for _, b in pairs], list(range(1, len(pairs) + 1)), None)
+def make_trials(pairs: list[tuple[str, str]]) -> TrialList:
+    return TrialList(Path("trials"), [Trial(a, b, None) for a, b in pairs], list(range(1, len(pairs) + 1)))
 
 
 def test_single_segment_is_plain_cosine() -> None:
@@ -293,7 +294,8 @@ def test_asnorm_equals_explicit_per_trial_computation(block: int | None, monkeyp
 
 def test_unknown_utterance_names_trials_line() -> None:
     table = embedding_table({"a": np.ones(3), "b": np.arange(3.0)}, "x.scp")
-    trials = Trials("data/test/trials", ["a", "b", "a"], ["b", "zz", "zz"], [1, 2, 4], None)
+    pairs = [Trial("a", "b", None), Trial("b", "zz", None), Trial("a", "zz", None)]
+    trials = TrialList(Path("data/test/trials"), pairs, [1, 2, 4])
     with pytest.raises(ScoringError, match=r"data/test/trials:2: utterance 'zz' has no embedding in x\.scp"):
         score_trials(trials, table)
 
@@ -317,24 +319,31 @@ def test_unusable_embeddings_raise(embeddings: dict, message: str) -> None:
     [
         ("a b target\nc d maybe\n", ":2: label must be"),
         ("a b target\nc d\n", ":2: expected"),
+        ("a b\nc d target\n", ":2: expected 'utt1 utt2'"),
         ("a b target\na b nontarget\n", ":2: trial 'a b' repeats line 1"),
-        ("\n", "no trials"),
+        ("a b target\n\nc d nontarget\n", ":2: empty line"),
+        ("\n", ":1: empty line"),
+        ("", "empty file"),
     ],
 )
 def test_bad_trials_files(tmp_path: Path, text: str, message: str) -> None:
+    """The one trial reader (data directories, scoring, results) has one set of rules."""
     (tmp_path / "trials").write_text(text)
-    with pytest.raises(ScoringError, match=message):
-        read_trials(tmp_path / "trials")
+    with pytest.raises(DataDirError, match=message):
+        read_trials(tmp_path / "trials", labelled=None)
 
 
 def test_trials_labels_and_unlabelled_lists(tmp_path: Path) -> None:
-    (tmp_path / "labelled").write_text("a b target\n\nc d nontarget\n")
+    (tmp_path / "labelled").write_text("a b target\nc d nontarget\n")
     (tmp_path / "bare").write_text("a b\nc d\n")
-    labelled = read_trials(tmp_path / "labelled", require_labels=True)
-    assert labelled.labels.tolist() == [1, 0] and labelled.lines == [1, 3]
-    assert read_trials(tmp_path / "bare").labels is None
-    with pytest.raises(ScoringError, match="bare:1: expected"):
-        read_trials(tmp_path / "bare", require_labels=True)
+    labelled = read_trials(tmp_path / "labelled")
+    assert labelled.labels.tolist() == [1, 0] and labelled.lines == [1, 2]
+    assert labelled.enrol == ["a", "c"] and labelled.test == ["b", "d"]
+    assert read_trials(tmp_path / "labelled", labelled=None).labels.tolist() == [1, 0]
+    bare = read_trials(tmp_path / "bare", labelled=None)
+    assert bare.labels is None and [trial.target for trial in bare] == [None, None]
+    with pytest.raises(DataDirError, match="bare:1: expected 'utt1 utt2 target|nontarget'"):
+        read_trials(tmp_path / "bare")
 
 
 @pytest.mark.parametrize(
@@ -383,7 +392,7 @@ def test_score_and_compute_metrics_end_to_end(corpus: dict, capsys: pytest.Captu
     args = ["--trials", str(corpus["trials"]), "--embeddings", str(corpus["scp"]), "--output", str(d / "s/plain")]
     assert score.main(args) == 0
     lines = (d / "s/plain").read_text().splitlines()
-    trials = read_trials(corpus["trials"], require_labels=True)
+    trials = read_trials(corpus["trials"])
     assert [line.split()[:2] for line in lines] == [list(p) for p in zip(trials.enrol, trials.test, strict=True)]
     expected = [
         explicit_score(corpus["embeddings"][a], corpus["embeddings"][b])
@@ -478,7 +487,7 @@ def test_paper_table_gives_the_published_averages() -> None:
 
 def write_condition_scores(directory: Path, trials: Path, conditions: list[str], seed: int) -> None:
     rng = np.random.default_rng(seed)
-    labelled = read_trials(trials, require_labels=True)
+    labelled = read_trials(trials)
     directory.mkdir(parents=True)
     for k, condition in enumerate(conditions):
         scores = labelled.labels * (2.0 - 0.2 * k) + rng.standard_normal(len(labelled))

@@ -15,8 +15,9 @@ import json
 import sys
 from pathlib import Path
 
+from diffsv.data.kaldi_dir import read_trials
 from diffsv.metrics import DCF_OPERATING_POINTS, verification_metrics
-from diffsv.scoring import read_scores, read_trials, scores_for_trials
+from diffsv.scoring import read_scores, scores_for_trials
 from diffsv.utils.fileio import atomic_open
 
 
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the metrics to this JSON file")
     args = parser.parse_args(argv)
     try:
-        trials = read_trials(args.trials, require_labels=True)
+        trials = read_trials(args.trials)
         scores = scores_for_trials(trials, read_scores(args.scores), str(args.scores))
         metrics = verification_metrics(scores, trials.labels)
         if args.json:

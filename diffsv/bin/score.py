@@ -21,15 +21,8 @@ import json
 import sys
 from pathlib import Path
 
-from diffsv.scoring import (
-    SCORING_RECORD,
-    embedding_table,
-    load_embeddings,
-    load_mean,
-    read_trials,
-    score_trials,
-    write_scores,
-)
+from diffsv.data.kaldi_dir import read_trials
+from diffsv.scoring import SCORING_RECORD, embedding_table, load_embeddings, load_mean, score_trials, write_scores
 from diffsv.utils.fileio import atomic_open
 
 
@@ -69,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             cohort = embedding_table(load_embeddings(args.asnorm_cohort), str(args.asnorm_cohort), mean)
         norm = f", AS-norm top {args.asnorm_top_n} of {len(cohort)} cohort" if cohort else ""
         for trials_file, embeddings, output in zip(args.trials, args.embeddings, args.output, strict=True):
-            trials = read_trials(trials_file)
+            trials = read_trials(trials_file, labelled=None)
             table = embedding_table(load_embeddings(embeddings), str(embeddings), mean)
             write_scores(output, trials, score_trials(trials, table, cohort, args.asnorm_top_n))
             print(f"score: wrote {len(trials)} scores to {output}{norm}")

@@ -69,7 +69,7 @@ class AudioRef:
 class Trial:
     utt1: str
     utt2: str
-    target: bool
+    target: bool | None  # None in an unlabelled list
 
 
 class Table(Mapping[str, V]):
@@ -100,6 +100,12 @@ class TrialList(Sequence[Trial]):
         self.path = path
         self._trials = trials
         self.lines = lines
+        # Columns for scoring and metrics: enrolment and test ids, labels 1 target / 0 non-target (int8;
+        # None for an unlabelled list).
+        self.enrol = [trial.utt1 for trial in trials]
+        self.test = [trial.utt2 for trial in trials]
+        labelled = bool(trials) and trials[0].target is not None
+        self.labels = np.array([t.target for t in trials], dtype=np.int8) if labelled else None
 
     def __getitem__(self, index: int) -> Trial:  # type: ignore[override]  # slices work too, untyped
         return self._trials[index]
@@ -252,23 +258,32 @@ def read_segments(path: str | Path) -> Table[Segment]:
     return _read_table(path, "utterance id", parse)
 
 
-def read_trials(path: str | Path) -> TrialList:
-    """``utt1 utt2 target|nontarget`` in list order (not sorted); a repeated pair is an error."""
+def read_trials(path: str | Path, labelled: bool | None = True) -> TrialList:
+    """``utt1 utt2 target|nontarget`` in list order (not sorted); a repeated pair is an error.
+
+    ``labelled=None`` also accepts a list without labels (``utt1 utt2``; ``Trial.target`` is None then): its
+    first line decides, and every line must have as many columns. The one reader of trial lists: data
+    directories, scoring, results and the ``diffsv score`` command all read them here.
+    """
     path = Path(path)
     trials: list[Trial] = []
     numbers: list[int] = []
     first: dict[tuple[str, str], int] = {}
+    columns = 3 if labelled else None
     for number, line in _lines(path):
         fields = line.split()
-        if len(fields) != 3:
-            raise DataDirError(f"{path}:{number}: expected 'utt1 utt2 target|nontarget', found {len(fields)} columns")
-        utt1, utt2, label = fields
-        if label not in TRIAL_LABELS:
+        columns = columns or (len(fields) if len(fields) in (2, 3) else 3)
+        if len(fields) != columns:
+            expected = "utt1 utt2 target|nontarget" if columns == 3 else "utt1 utt2"
+            raise DataDirError(f"{path}:{number}: expected '{expected}', found {len(fields)} columns")
+        utt1, utt2 = fields[:2]
+        label = fields[2] if columns == 3 else None
+        if label is not None and label not in TRIAL_LABELS:
             raise DataDirError(f"{path}:{number}: label must be 'target' or 'nontarget', got '{label}'")
         if (utt1, utt2) in first:
             raise DataDirError(f"{path}:{number}: trial '{utt1} {utt2}' repeats line {first[utt1, utt2]}")
         first[utt1, utt2] = number
-        trials.append(Trial(utt1, utt2, TRIAL_LABELS[label]))
+        trials.append(Trial(utt1, utt2, None if label is None else TRIAL_LABELS[label]))
         numbers.append(number)
     return TrialList(path, trials, numbers)
 
