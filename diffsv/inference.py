@@ -26,9 +26,10 @@ import torchaudio
 
 from diffsv.data.audio import AudioError, read_audio_file
 from diffsv.embedding import EMBEDDING_RECORD, Embedder, SegmentConfig, utterance_generator
+from diffsv.metrics import EER_THRESHOLD_KEY
 from diffsv.models.diffsv import DiffSV
 from diffsv.models.model_file import load_model_file
-from diffsv.results import CLEAN, EER_THRESHOLD_KEY
+from diffsv.protocol import CLEAN
 from diffsv.scoring import SCORING_RECORD, embedding_table, load_mean
 
 AudioInput = str | Path | np.ndarray | torch.Tensor

@@ -25,6 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+#: results.json's key, beside the metrics, for the score threshold at each condition's EER point (what
+#: ``diffsv.load_model(...).verify`` decides with by default).
+EER_THRESHOLD_KEY = "eer_threshold"
+
 
 @dataclass(frozen=True)
 class DcfOperatingPoint:

@@ -1,8 +1,8 @@
 """The evaluation report: per-condition metrics, RESULTS.md next to the paper's numbers, and figures.
 
-Conditions are the clean VoxCeleb1-O test set, its noisy copies ``<type>_<snr>`` (MUSAN babble, music
-and noise, and Nonspeech100, at 0-20 dB) and, optionally, VOiCES dev/eval. Each condition is one score
-file ``<scores_dir>/<condition>.score`` with its trial list.
+Conditions are those of ``diffsv.protocol``: the clean VoxCeleb1-O test set, its noisy copies
+``<type>_<snr>`` (MUSAN babble, music and noise, and Nonspeech100, at 0-20 dB) and, optionally, VOiCES
+dev/eval. Each condition is one score file ``<scores_dir>/<condition>.score`` with its trial list.
 """
 
 from __future__ import annotations
@@ -17,20 +17,17 @@ from matplotlib.figure import Figure
 from scipy.special import ndtri
 
 from diffsv.data.kaldi_dir import TrialList, read_trials
-from diffsv.metrics import DCF_OPERATING_POINTS, METRIC_KEYS, det_curve, eer_threshold, verification_metrics
+from diffsv.metrics import (
+    DCF_OPERATING_POINTS,
+    EER_THRESHOLD_KEY,
+    METRIC_KEYS,
+    det_curve,
+    eer_threshold,
+    verification_metrics,
+)
+from diffsv.protocol import CLEAN, CONDITIONS, HEADLINE, NOISE_TYPES, NOISY, SNRS, VOICES
 from diffsv.scoring import read_scores, scores_for_trials
 from diffsv.utils.fileio import atomic_open, save_png
-
-CLEAN = "clean"
-NOISE_TYPES = ("babble", "music", "noise", "nonspeech")
-SNRS = (0, 5, 10, 15, 20)
-VOICES = ("voices_dev", "voices_eval")
-NOISY = tuple(f"{noise}_{snr}" for noise in NOISE_TYPES for snr in SNRS)
-CONDITIONS = (CLEAN, *NOISY, *VOICES)
-#: results.json's key, beside the metrics, for the score threshold at each condition's EER point.
-EER_THRESHOLD_KEY = "eer_threshold"
-#: The paper's headline average: clean plus the 15 in-domain noisy conditions (Nonspeech100 is reported apart).
-HEADLINE = (CLEAN, *(f"{noise}_{snr}" for noise in ("babble", "music", "noise") for snr in SNRS))
 
 #: Published EER (%) of Diff-SV: Kim et al., "Diff-SV: A Unified Hierarchical Framework for Noise-Robust
 #: Speaker Verification Using Score-Based Diffusion Probabilistic Models", ICASSP 2024 (arXiv:2309.08320), in the

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from diffsv import results, scoring
+from diffsv import protocol, results, scoring
 from diffsv.bin import compute_metrics, make_results, score
 from diffsv.data.kaldi_dir import DataDirError, Trial, TrialList, read_trials
 from diffsv.metrics import (
@@ -480,9 +480,9 @@ def test_compute_metrics_names_a_missing_trial(corpus: dict, capsys: pytest.Capt
 def test_paper_table_gives_the_published_averages() -> None:
     # shared/reference/paper_results.md: Diff-SV avg 3.90 (clean + 15 in-domain noisy), Nonspeech100 avg 4.64.
     paper = results.PAPER_DIFFSV_EER_PERCENT
-    assert set(paper) == set(results.CONDITIONS) - set(results.VOICES)
-    assert round(np.mean([paper[c] for c in results.HEADLINE]), 2) == 3.90
-    assert round(np.mean([paper[f"nonspeech_{snr}"] for snr in results.SNRS]), 2) == 4.64
+    assert set(paper) == set(protocol.CONDITIONS) - set(protocol.VOICES)
+    assert round(np.mean([paper[c] for c in protocol.HEADLINE]), 2) == 3.90
+    assert round(np.mean([paper[f"nonspeech_{snr}"] for snr in protocol.SNRS]), 2) == 4.64
 
 
 def write_condition_scores(directory: Path, trials: Path, conditions: list[str], seed: int) -> None:

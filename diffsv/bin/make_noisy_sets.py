@@ -21,16 +21,12 @@ from diffsv.data.audio import AUDIO_FORMATS, AudioError
 from diffsv.data.audio_info import SAMPLE_RATE
 from diffsv.data.augment import NoisePool
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir, read_wav_scp
-from diffsv.data.noisy_sets import DEFAULT_SNRS, NoiseCondition, mix_utterances, noisy_data_dirs
+from diffsv.data.noisy_sets import NoiseCondition, mix_utterances, noisy_data_dirs
+from diffsv.protocol import SNRS, TEST_NOISES
 from diffsv.utils.fileio import remove_stale_temporaries
 
-#: Condition name -> (option naming its data directory, how many recordings are averaged).
-CONDITIONS = {
-    "noise": ("noise_data", (1, 1)),
-    "babble": ("babble_data", (3, 6)),
-    "music": ("music_data", (1, 1)),
-    "nonspeech": ("nonspeech_data", (1, 1)),
-}
+#: The protocol's test noises by name; ``--<name>-data`` gives each one's data directory.
+CONDITIONS = {noise.name: noise for noise in TEST_NOISES}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -40,7 +36,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         common.add_argument(f"--{name}-data", type=Path, required=True)
     common.add_argument("--audio-dir", type=Path, required=True, help="where the noisy audio files go")
     common.add_argument("--out-data", type=Path, required=True, help="parent of the test_<cond>_<snr> dirs")
-    common.add_argument("--snrs", default=",".join(map(str, DEFAULT_SNRS)))
+    common.add_argument("--snrs", default=",".join(map(str, SNRS)))
     common.add_argument("--conditions", default=",".join(CONDITIONS))
     common.add_argument("--seed", type=int, default=3)
     common.add_argument("--audio-format", choices=sorted(AUDIO_FORMATS), default="flac")
@@ -66,9 +62,9 @@ def mix(args: argparse.Namespace) -> None:
         raise DataDirError(f"{args.utterances}: '{unknown[0]}' is not in {args.test_data}/utt2spk")
     conditions = []
     for name in args.conditions:
-        option, files = CONDITIONS[name]
-        directory = getattr(args, option)
-        conditions.append(NoiseCondition(name, NoisePool(read_data_dir(directory), directory.name, SAMPLE_RATE), files))
+        directory = getattr(args, f"{name}_data")
+        pool = NoisePool(read_data_dir(directory), directory.name, SAMPLE_RATE)
+        conditions.append(NoiseCondition(name, pool, CONDITIONS[name].files))
     remove_stale_temporaries(args.audio_dir)
     start = time.perf_counter()
     written, present = mix_utterances(

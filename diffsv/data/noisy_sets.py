@@ -18,8 +18,6 @@ from diffsv.data.audio import write_audio
 from diffsv.data.augment import NoisePool, scaled_noise
 from diffsv.data.kaldi_dir import DataDir
 
-DEFAULT_SNRS = (0, 5, 10, 15, 20)
-
 
 @dataclass(frozen=True)
 class NoiseCondition:
