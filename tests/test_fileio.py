@@ -7,8 +7,10 @@ import os
 import re
 import resource
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import kaldiio
@@ -117,3 +119,31 @@ def test_leftovers_of_killed_writers_are_removed_and_live_ones_kept(tmp_path: Pa
         assert len(live) == 1 and other_host.exists() and (tmp_path / "scores" / "noise_0.score").exists()
     assert (tmp_path / "scores" / "babble_0.score").read_text() == "in progress"
     assert remove_stale_temporaries(tmp_path) == []
+
+
+def test_leftovers_of_a_killed_writer_not_yet_reaped_are_removed(tmp_path: Path) -> None:
+    """A writer SIGTERMed with its stage is orphaned and, until PID 1 reaps it, a zombie that still answers
+    kill(pid, 0): the next run of the stage, started at once, removes its leftovers all the same."""
+    (tmp_path / "writer.py").write_text(
+        "import os, socket, time\n"
+        "open(f'.out.tmp.{socket.gethostname()}.{os.getpid()}.abc', 'w').write('partial')\n"
+        "time.sleep(60)\n"
+    )
+    stage = f"{sys.executable} writer.py & echo $! > writer.pid; wait"
+    run = subprocess.Popen(["bash", "-c", stage], cwd=tmp_path, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.glob(".out.tmp.*")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    writer = int((tmp_path / "writer.pid").read_text())
+    os.killpg(run.pid, signal.SIGTERM)  # the stage and its writer, as a scheduler does
+    run.wait(timeout=30)
+
+    def state() -> str | None:
+        try:
+            return Path(f"/proc/{writer}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except FileNotFoundError:
+            return None
+
+    while state() not in (None, "Z") and time.monotonic() < deadline:  # dead, reaped or not
+        time.sleep(0.01)
+    assert [p.name for p in remove_stale_temporaries(tmp_path)] == [f".out.tmp.{socket.gethostname()}.{writer}.abc"]

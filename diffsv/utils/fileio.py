@@ -47,13 +47,23 @@ _TEMPORARY = re.compile(r"^\..+\.tmp\.(?P<host>.+)\.(?P<pid>\d+)\.[^.]+$")
 
 
 def _running(pid: int) -> bool:
+    """Whether process ``pid`` is alive. A killed process that nobody has reaped yet (an orphan waits for
+    PID 1, which may reap only every second or two) still answers kill(pid, 0), but writes nothing more."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's process
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (not Linux), or the process is gone
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"  # the state follows the parenthesised command name
 
 
 def remove_stale_temporaries(directory: str | Path, recursive: bool = True) -> list[Path]:
