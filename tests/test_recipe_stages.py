@@ -210,18 +210,17 @@ def test_stage6_exports_match_pytorch(recipe: dict[str, Path]) -> None:
 
 
 def test_an_ecapa_tdnn_diffsv_goes_through_the_same_stages(recipe: dict[str, Path]) -> None:
-    """model.extractor.type alone makes an ECAPA-TDNN Diff-SV train (stage 4), score every condition (stage 5)
-    and export (stage 6) through the unchanged recipe."""
-    config = write_config(recipe["root"] / "tiny_ecapa.yaml", extractor="ecapa_tdnn", pretrain_epochs=0)
-    run_recipe("--stage", "3", "--stop-stage", "6", *recipe["common"], "--config", str(config))
+    """model.extractor.type alone makes an ECAPA-TDNN Diff-SV train (stage 4) and score every condition
+    (stage 5) through the unchanged recipe (its export is tests/test_export.py's)."""
+    config = write_config(
+        recipe["root"] / "tiny_ecapa.yaml", extractor="ecapa_tdnn", epochs=1, pretrain_epochs=0, average_last=1
+    )
+    run_recipe("--stage", "3", "--stop-stage", "5", *recipe["common"], "--config", str(config))
     exp = recipe["exp"] / "tiny_ecapa"
     model = load_model_file(exp / "final.pt")
     assert type(model.extractor).__name__ == "ECAPATDNNExtractor" and model.enhancer is not None
     results = json.loads((exp / "results.json").read_text())
     assert len(results) == 21 and all(0.0 <= r["eer"] <= 1.0 for r in results.values())
-    description = json.loads((exp / "export" / "export.json").read_text())
-    assert description["model_config"]["extractor"]["type"] == "ecapa_tdnn"
-    assert description["files"] and all(check["max_abs_diff"] <= 1e-4 for check in description["check"].values())
 
 
 def test_api_reproduces_stage5_and_reads_any_rate_and_channels(recipe: dict[str, Path], tmp_path: Path) -> None:
