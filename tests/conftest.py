@@ -19,7 +19,7 @@ REFERENCE = REPO.parent / "shared" / "reference"
 # HYPOTHESIS_PROFILE=ci|local chooses one explicitly.
 _PROPERTY_SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 settings.register_profile("ci", derandomize=True, database=None, max_examples=60, **_PROPERTY_SETTINGS)
-settings.register_profile("local", max_examples=200, **_PROPERTY_SETTINGS)
+settings.register_profile("local", max_examples=100, **_PROPERTY_SETTINGS)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "local"))
 
 
