@@ -27,8 +27,9 @@ class ExtractorEntry:
 
 
 EXTRACTORS: Registry[ExtractorEntry] = Registry("extractor")
-EXTRACTORS.add("se_resnet34", ExtractorEntry(SEResNetConfig, SEResNetExtractor))
-EXTRACTORS.add("ecapa_tdnn", ExtractorEntry(ECAPATDNNConfig, ECAPATDNNExtractor))
+# Registered under the default of the config's ``type``, so the loader's choice and this table agree.
+for _config, _network in ((SEResNetConfig, SEResNetExtractor), (ECAPATDNNConfig, ECAPATDNNExtractor)):
+    EXTRACTORS.add(_config.type, ExtractorEntry(_config, _network))
 
 #: Any registered extractor's config (the first is the default); the loader dispatches on ``type``.
 ExtractorConfig = Union[tuple(EXTRACTORS[name].config for name in EXTRACTORS)]  # noqa: UP007
