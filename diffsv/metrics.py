@@ -20,6 +20,7 @@ accepting or always rejecting".
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,3 +158,27 @@ def verification_metrics(scores: ArrayLike, labels: ArrayLike) -> dict[str, floa
     for point in DCF_OPERATING_POINTS:
         result[point.key] = _min_dcf_from_curve(p_fa, p_miss, point.p_target, point.c_miss, point.c_fa)
     return result
+
+
+def cluster_bootstrap(clusters: Sequence[Hashable], resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """Trial indices of ``resamples`` bootstrap replicates, each drawing whole clusters with replacement.
+
+    The trials of one speaker share that speaker's recordings, so they are not independent and resampling
+    single trials understates the spread; with ``clusters`` the speaker of each trial, every replicate
+    redraws speakers and keeps each one's trials together (a speaker drawn twice counts twice).
+    """
+    names, inverse = np.unique(np.asarray(clusters), return_inverse=True)
+    if len(names) < 2:
+        raise ValueError(f"a cluster bootstrap needs at least 2 clusters, got {len(names)}")
+    members = [np.flatnonzero(inverse == k) for k in range(len(names))]
+    rng = np.random.default_rng(seed)
+    for _ in range(resamples):
+        yield np.concatenate([members[k] for k in rng.integers(0, len(names), len(names))])
+
+
+def percentile_interval(values: ArrayLike, level: float = 0.95) -> tuple[float, float]:
+    """The central ``level`` interval of bootstrap replicates (the percentile method)."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    low, high = np.quantile(np.asarray(values, dtype=np.float64), [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)

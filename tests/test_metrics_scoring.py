@@ -25,10 +25,12 @@ from diffsv.data.kaldi_dir import DataDirError, Trial, TrialList, read_trials
 from diffsv.metrics import (
     DCF_OPERATING_POINTS,
     METRIC_KEYS,
+    cluster_bootstrap,
     det_curve,
     eer,
     eer_threshold,
     min_dcf,
+    percentile_interval,
     verification_metrics,
 )
 from diffsv.scoring import ScoringError, embedding_table, read_scores, score_trials
@@ -236,6 +238,25 @@ def explicit_score(a: np.ndarray, b: np.ndarray, mean: np.ndarray | None = None)
 
 def make_trials(pairs: list[tuple[str, str]]) -> TrialList:
     return TrialList(Path("trials"), [Trial(a, b, None) for a, b in pairs], list(range(1, len(pairs) + 1)))
+
+
+def test_cluster_bootstrap_draws_whole_speakers_with_replacement() -> None:
+    clusters = ["a", "a", "b", "c", "c", "c"]
+    replicates = list(cluster_bootstrap(clusters, 200, seed=5))
+    for index in replicates:
+        counts = [np.bincount(index, minlength=6)[trials] for trials in ([0, 1], [2], [3, 4, 5])]
+        assert all(len(set(c)) == 1 for c in counts)  # a speaker's trials come together ...
+        assert sum(c[0] for c in counts) == 3  # ... and three speakers are drawn
+    assert len({tuple(sorted(r)) for r in replicates}) > 5
+    assert [list(r) for r in cluster_bootstrap(clusters, 3, seed=5)] == [list(r) for r in replicates[:3]]
+    with pytest.raises(ValueError, match="at least 2 clusters"):
+        next(cluster_bootstrap(["a", "a"], 1, seed=0))
+
+
+def test_percentile_interval() -> None:
+    assert percentile_interval(np.arange(101), 0.9) == pytest.approx((5.0, 95.0))
+    with pytest.raises(ValueError, match="level"):
+        percentile_interval([1.0], 1.0)
 
 
 def test_single_segment_is_plain_cosine() -> None:

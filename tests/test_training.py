@@ -14,7 +14,7 @@ from training_helpers import ToySpeakers, tiny_experiment
 from diffsv.bin.train import SetupError, load_pretrained
 from diffsv.data.speaker_crops import split_validation_speakers
 from diffsv.models import DiffSV
-from diffsv.training.checkpoint import epoch_checkpoints, load_checkpoint
+from diffsv.training.checkpoint import epoch_checkpoints, last_epochs, load_checkpoint
 from diffsv.training.objective import TrainingObjective
 from diffsv.training.sampler import EpochBatchSampler
 from diffsv.training.scheduler import SchedulerConfig, warm_restart_lr
@@ -127,6 +127,21 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path):
         assert ours["loss"] == pytest.approx(reference["loss"], rel=1e-6)
     final = load_checkpoint(tmp_path / "killed" / "joint" / "epoch_2.pt")
     assert final["epoch"] == 2 and final["step"] == 2 * steps_per_epoch
+
+
+def test_a_run_stopped_early_continues_as_one_run_and_averages_up_to_its_stop(tmp_path):
+    config = tiny_experiment(dropout=0.1, epochs=3)
+    _, uninterrupted = train(config, tmp_path / "straight")
+    trainer = Trainer(config, build(config), ToySpeakers(), tmp_path / "stopped", "joint", show_progress=False)
+    first = trainer.run(until_epoch=1)
+    assert trainer.epoch == 1 and len(first) == len(uninterrupted) // 3
+    _, rest = train(config, tmp_path / "stopped")
+    assert [r["loss"] for r in first + rest] == pytest.approx([r["loss"] for r in uninterrupted], rel=1e-6)
+    directory = tmp_path / "stopped" / "joint"
+    assert [p.name for p in last_epochs(directory, 2, through_epoch=2)] == ["epoch_1.pt", "epoch_2.pt"]
+    assert [p.name for p in last_epochs(directory, 2)] == ["epoch_2.pt", "epoch_3.pt"]
+    with pytest.raises(CheckpointError, match="no checkpoint of epoch 4"):
+        last_epochs(directory, 2, through_epoch=4)
 
 
 def test_nonfinite_steps_are_skipped_and_counted(tmp_path):

@@ -8,7 +8,9 @@ Phase ``pretrain`` trains the enhancer and score network on (noisy, clean) pairs
 ``training.pretrain_epochs`` epochs (0: nothing to do, the paper's from-scratch joint training).
 Phase ``joint`` trains everything, starting from the pre-trained weights when there are any, then writes
 ``final.pt`` (the average of the last ``training.average_last`` epochs) and ``best.pt`` (the epoch with
-the lowest validation EER on noisy held-out speakers). Re-running the same command resumes.
+the lowest validation EER on noisy held-out speakers). Re-running the same command resumes;
+``--until-epoch N`` stops after epoch N (for a queue's time limit, or to look at a model part-way: the
+schedule does not depend on when a run stops), and final.pt is written once every epoch is done.
 """
 
 from __future__ import annotations
@@ -28,11 +30,18 @@ from diffsv.data.kaldi_dir import DataDirError, read_data_dir
 from diffsv.data.speaker_crops import SpeakerCrops, split_validation_speakers
 from diffsv.models import DiffSV, count_parameters
 from diffsv.models.model_file import save_model_file
-from diffsv.training.checkpoint import average_model_states, best_epoch, epoch_checkpoints, load_checkpoint
+from diffsv.training.checkpoint import (
+    average_model_states,
+    best_epoch,
+    epoch_checkpoints,
+    last_epochs,
+    load_checkpoint,
+)
 from diffsv.training.config import ExperimentConfig
 from diffsv.training.objective import TrainingObjective
 from diffsv.training.trainer import Trainer, TrainingDiverged, init_process_context
 from diffsv.training.validation import SELECTION_METRIC, SpeakerValidator
+from diffsv.utils.argtypes import positive_int
 from diffsv.utils.checkpoint import CheckpointError, load_state_dict_strict
 from diffsv.utils.fileio import atomic_open, remove_stale_temporaries
 
@@ -51,6 +60,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.add_argument(f"--{kind}-data", type=Path, required=True, help=f"data directory of the {kind} pool")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bars (batch jobs)")
+    parser.add_argument(
+        "--until-epoch", type=positive_int, help="stop after this epoch; a later run continues [the config's epochs]"
+    )
     return parser.parse_args(argv)
 
 
@@ -108,7 +120,7 @@ def write_final_models(exp: Path, config: ExperimentConfig) -> list[str]:
         state = load_checkpoint(directory / f"epoch_{epoch}.pt")
         save_model_file(exp / "best.pt", state["model"], config.model, epoch=epoch, validation=history[str(epoch)])
         written.append(f"best.pt (epoch {epoch}, {SELECTION_METRIC} {history[str(epoch)][SELECTION_METRIC]:.4f})")
-    last = epoch_checkpoints(directory)[-config.training.average_last :]
+    last = last_epochs(directory, config.training.average_last)
     save_model_file(exp / "final.pt", average_model_states(last), config.model, averaged=[p.name for p in last])
     written.append(f"final.pt (average of {', '.join(p.name for p in last)})")
     return written
@@ -174,7 +186,10 @@ def run(args: argparse.Namespace) -> int:
         len(split.validation_utts),
         trainer.sampler.steps_per_epoch,
     )
-    trained = trainer.run()
+    trained = trainer.run(args.until_epoch)
+    if trainer.epoch < trainer.epochs:
+        print(f"train: {args.exp}/{args.phase} stopped after epoch {trainer.epoch} of {trainer.epochs} (--until-epoch)")
+        return 0
     if args.phase == "joint" and context.is_main:
         if trained or not (args.exp / "final.pt").exists():
             for line in write_final_models(args.exp, config):

@@ -63,6 +63,17 @@ def average_model_states(paths: list[Path]) -> dict[str, torch.Tensor]:
     return averaged
 
 
+def last_epochs(directory: str | Path, count: int, through_epoch: int | None = None) -> list[Path]:
+    """The ``count`` newest epoch checkpoints up to ``through_epoch`` (all when None): what a model
+    averaged at that point of training is made of."""
+    found = epoch_checkpoints(directory)
+    if through_epoch is not None:
+        found = [path for path in found if int(EPOCH_FILE.match(path.name).group(1)) <= through_epoch]
+    if through_epoch is not None and (not found or found[-1].name != f"epoch_{through_epoch}.pt"):
+        raise CheckpointError(f"{directory}: no checkpoint of epoch {through_epoch}")
+    return found[-count:]
+
+
 def best_epoch(history: dict[str, dict[str, float]], metric: str) -> int | None:
     """The epoch with the lowest ``metric`` in a ``validation.json`` history (earliest on ties)."""
     scored = [(values[metric], int(epoch)) for epoch, values in history.items() if metric in values]

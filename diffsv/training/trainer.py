@@ -178,12 +178,18 @@ class Trainer:
             self._record_validation(state["validation"])
         self.log.info("resumed from %s (epoch %d, step %d)", checkpoints[-1], self.epoch, self.step)
 
-    def run(self) -> list[dict[str, float]]:
-        """Train the remaining epochs; returns the per-step records of this call (for tests and logs)."""
+    def run(self, until_epoch: int | None = None) -> list[dict[str, float]]:
+        """Train the remaining epochs (through ``until_epoch`` at most); returns the per-step records of
+        this call (for tests and logs).
+
+        The schedule and the batches of an epoch do not depend on the number of epochs, so stopping early
+        and resuming later trains exactly the same model as one uninterrupted run.
+        """
         torch.manual_seed(self.config.training.seed)
         self.resume()
+        last = self.epochs if until_epoch is None else min(until_epoch, self.epochs)
         records: list[dict[str, float]] = []
-        while self.epoch < self.epochs:
+        while self.epoch < last:
             records += self._train_epoch()
             metrics = self.validator(self.objective.model) if self.validator and self.context.is_main else {}
             self.epoch += 1
