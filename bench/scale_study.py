@@ -36,6 +36,7 @@ import yaml
 from matplotlib.figure import Figure
 
 from diffsv.config import load_config
+from diffsv.data.eval_sets import EvalSetsError, read_eval_sets
 from diffsv.data.kaldi_dir import read_data_dir, read_trials
 from diffsv.metrics import cluster_bootstrap, eer, percentile_interval
 from diffsv.models.model_file import save_model_file
@@ -132,12 +133,15 @@ class Study:
         return self.run_dir(run) / "points" / f"epoch_{point:03d}"
 
     def prepare_data(self) -> None:
-        stamp = self.data / ".prepared"
-        if stamp.exists():
-            return
+        """Stages 0-2 of the mini recipe, unless stage 2 has listed its sets (they resume, so this is cheap)."""
+        try:
+            if any(s.condition != CLEAN for s in read_eval_sets(self.data)):
+                return
+        except EvalSetsError:
+            pass
         log.info("stages 0-2 of the mini recipe into %s", self.data)
-        self._recipe(["--stage", "0", "--stop-stage", "2"], self.workdir / "log" / "data.log")
-        stamp.touch()
+        options = ["--stage", "0", "--stop-stage", "2", "--exp", str(self.workdir / "log")]  # stage 2's job logs
+        self._recipe(options, self.workdir / "log" / "data.log")
 
     def write_config(self, run: Run) -> Path:
         """The run's config: the demo's, the scaled schedule, the run's length and its overrides; checked on

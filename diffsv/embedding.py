@@ -9,19 +9,21 @@ embedding does not depend on the batch it was computed in or on how the work was
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import kaldiio
 import numpy as np
 import torch
+from tqdm import tqdm
 
+from diffsv.data.kaldi_dir import DataDirError, read_data_dir
+from diffsv.experiment import EMBEDDING_RECORD, read_record
 from diffsv.models import DiffSV
 from diffsv.utils.fileio import atomic_open
-
-#: Stage 5 records the protocol of a set's embeddings in this JSON file beside its xvector.scp.
-EMBEDDING_RECORD = "embedding.json"
 
 
 @dataclass(frozen=True)
@@ -117,3 +119,59 @@ def write_embeddings(ark: Path, scp: Path, embeddings: Iterable[tuple[str, np.nd
     with atomic_open(scp) as handle:
         handle.writelines(lines)
     return len(lines)
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def embedding_record(model_file: Path, model: DiffSV, segments: SegmentConfig, seed: int) -> dict[str, Any]:
+    """How embeddings are made: the model file (by content, so a retrained model makes old embeddings
+    stale), the segments, the seed of the starting noise and the sampler ``model`` is set to use."""
+    diffusion = model.config.diffusion
+    return {
+        "model": str(model_file.resolve()),
+        "model_sha256": file_digest(model_file),
+        "segments": segments.segments,
+        "segment_samples": segments.segment_samples,
+        "seed": seed,
+        "sampler": diffusion.sampler,
+        "steps": diffusion.steps,
+    }
+
+
+def write_embedding_record(out: Path, record: dict[str, Any]) -> None:
+    with atomic_open(out / EMBEDDING_RECORD) as handle:
+        json.dump(record, handle, indent=2)
+
+
+def scp_keys(path: Path) -> list[str]:
+    return sorted(line.split(maxsplit=1)[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+def embeddings_current(out: Path, record: dict[str, Any], utterances: Sequence[str]) -> bool:
+    """Whether ``out/xvector.scp`` holds exactly ``utterances``, made as ``record`` says."""
+    scp = out / "xvector.scp"
+    try:
+        return scp.is_file() and read_record(out / EMBEDDING_RECORD) == record and scp_keys(scp) == sorted(utterances)
+    except ValueError:  # a corrupt record: embed again
+        return False
+
+
+def embed_data_dir(embedder: Embedder, data_dir: Path, utts: Sequence[str] | None, out: Path, name: str) -> int:
+    """Embed ``utts`` of a data directory (all of them when None) into ``out/<name>.{ark,scp}``."""
+    data = read_data_dir(data_dir)
+    utts = list(data.utt2spk) if utts is None else list(utts)
+    unknown = [utt for utt in utts if utt not in data.utt2spk]
+    if unknown:
+        raise DataDirError(f"{data_dir}: utterance '{unknown[0]}' is not in its utt2spk")
+    out.mkdir(parents=True, exist_ok=True)
+    frontend = embedder.model.config.frontend
+    # An utterance shorter than one analysis frame has no spectrum to embed: an error, not padding.
+    audio = ((utt, data.audio_ref(utt).read(frontend.sample_rate, min_samples=frontend.win_length)) for utt in utts)
+    progress = tqdm(embedder.embed(audio), total=len(utts), unit=" utt", desc=str(data_dir))
+    return write_embeddings(out / f"{name}.ark", out / f"{name}.scp", progress)

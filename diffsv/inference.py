@@ -15,7 +15,6 @@ sampler's starting noise is seeded by the audio itself, so an input always gets 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +24,13 @@ import torch
 import torchaudio
 
 from diffsv.data.audio import AudioError, read_audio_file
-from diffsv.embedding import EMBEDDING_RECORD, Embedder, SegmentConfig, utterance_generator
+from diffsv.embedding import Embedder, SegmentConfig, utterance_generator
+from diffsv.experiment import Experiment, read_record
 from diffsv.metrics import EER_THRESHOLD_KEY
 from diffsv.models.diffsv import DiffSV
 from diffsv.models.model_file import load_model_file
-from diffsv.protocol import CLEAN
-from diffsv.scoring import SCORING_RECORD, embedding_table, load_mean
+from diffsv.protocol import CLEAN, CLEAN_SET
+from diffsv.scoring import embedding_table, load_mean
 
 AudioInput = str | Path | np.ndarray | torch.Tensor
 
@@ -156,34 +156,17 @@ class SpeakerVerifier:
 def find_model_file(source: Path) -> Path:
     """The model file of an experiment directory (final.pt, else best.pt), or ``source`` itself."""
     if source.is_dir():
-        for name in ("final.pt", "best.pt"):
-            if (source / name).is_file():
-                return source / name
-        raise FileNotFoundError(f"{source}: no final.pt or best.pt: train it first (recipe stage 4)")
+        return Experiment(source).trained_model()
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no such model file or experiment directory")
     return source
 
 
-def read_record(path: Path) -> dict:
-    """A record stage 5 wrote, or {} for an experiment not scored yet; ValueError naming a corrupt one."""
-    if not path.is_file():
-        return {}
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc}); re-run stage 5 to rewrite it") from None
-    if not isinstance(record, dict):
-        raise ValueError(f"{path}: expected a JSON object; re-run stage 5 to rewrite it")
-    return record
-
-
-def read_threshold(exp_dir: Path, scoring: dict) -> float | None:
+def read_threshold(exp: Experiment, scoring: dict) -> float | None:
     """The clean EER threshold, if stage 5 scored as this class does (not with AS-norm)."""
-    path = exp_dir / "results.json"
-    if scoring.get("asnorm_cohort") or not path.is_file():
+    if scoring.get("asnorm_cohort"):
         return None
-    return read_record(path).get(CLEAN, {}).get(EER_THRESHOLD_KEY)
+    return read_record(exp.results_json).get(CLEAN, {}).get(EER_THRESHOLD_KEY)
 
 
 def load_model(
@@ -202,9 +185,9 @@ def load_model(
     overridden here; ``sampler``/``steps`` select one of :data:`~diffsv.models.samplers.SAMPLERS`.
     """
     model_file = find_model_file(Path(source))
-    exp_dir = model_file.parent
-    record = read_record(exp_dir / "embeddings" / "test" / EMBEDDING_RECORD)
-    scoring = read_record(exp_dir / "scores" / SCORING_RECORD)
+    exp = Experiment(model_file.parent)
+    record = read_record(exp.embedding_record(CLEAN_SET))
+    scoring = read_record(exp.scoring_record)
     model = load_model_file(model_file)
     model.use_sampler(record.get("sampler"), record.get("steps"))
     model.use_sampler(sampler, steps)
@@ -217,4 +200,4 @@ def load_model(
     mean = load_mean(scoring["mean"]) if scoring.get("mean") else None
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    return SpeakerVerifier(model, protocol, mean, read_threshold(exp_dir, scoring), device, seed, str(model_file))
+    return SpeakerVerifier(model, protocol, mean, read_threshold(exp, scoring), device, seed, str(model_file))

@@ -3,11 +3,15 @@
 The clean test set (``clean``), its noisy copies ``<noise>_<snr>`` made by stage 2 from the sources
 below at each of :data:`SNRS`, and, when given, VOiCES dev/eval with their own trial lists. Stage 2
 (``diffsv.bin.make_noisy_sets``), the results (``diffsv.results``) and the inference API read the
-conditions from here.
+conditions from here. Stage 5 scores whatever stages 1 and 2 listed (``diffsv.data.eval_sets``), so a
+condition made with other SNRs or another noise is reported too: the helpers below order and group any
+condition name, known here or not.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -23,6 +27,8 @@ class TestNoise:
 
 
 CLEAN = "clean"
+#: The data directory of the clean test set; every other set's condition is its directory's name.
+CLEAN_SET = "test"
 SNRS = (0, 5, 10, 15, 20)
 TEST_NOISES = (
     TestNoise("babble", "musan_speech_test", (3, 6)),
@@ -36,3 +42,57 @@ NOISY = tuple(f"{noise}_{snr}" for noise in NOISE_TYPES for snr in SNRS)
 CONDITIONS = (CLEAN, *NOISY, *VOICES)
 #: The paper's headline average: clean plus the in-domain noisy conditions (Nonspeech100 is reported apart).
 HEADLINE = (CLEAN, *(f"{noise.name}_{snr}" for noise in TEST_NOISES if not noise.out_of_domain for snr in SNRS))
+
+
+def condition_of_set(set_name: str) -> str:
+    """The condition a prepared data directory is reported as: ``clean`` for ``test``, else its name."""
+    return CLEAN if set_name == CLEAN_SET else set_name
+
+
+def noisy_set_name(condition: str) -> str:
+    """The data directory of a noisy copy of the clean test set: ``test_<noise>_<snr>``."""
+    return f"{CLEAN_SET}_{condition}"
+
+
+_NOISY_CONDITION = re.compile(r"^(?P<noise>[A-Za-z][\w-]*?)_(?P<snr>-?\d+)$")
+
+
+def noisy_parts(condition: str) -> tuple[str, int] | None:
+    """``("babble", -5)`` for ``babble_-5``; None for a condition that is not a noise at an SNR."""
+    match = _NOISY_CONDITION.match(condition)
+    return (match["noise"], int(match["snr"])) if match else None
+
+
+def _noise_rank(noise: str) -> tuple[int, str]:
+    return (NOISE_TYPES.index(noise), "") if noise in NOISE_TYPES else (len(NOISE_TYPES), noise)
+
+
+def condition_order(conditions: Iterable[str]) -> list[str]:
+    """Clean, then the noisy conditions (the protocol's noises first, each by SNR), then the others."""
+
+    def key(condition: str) -> tuple:
+        if condition == CLEAN:
+            return (0,)
+        parts = noisy_parts(condition)
+        if parts:
+            return (1, *_noise_rank(parts[0]), parts[1])
+        return (2, VOICES.index(condition) if condition in VOICES else len(VOICES), condition)
+
+    return sorted(set(conditions), key=key)
+
+
+def noise_types(conditions: Iterable[str]) -> list[str]:
+    """The noises of the noisy conditions present, the protocol's first."""
+    return sorted({parts[0] for c in conditions if (parts := noisy_parts(c))}, key=_noise_rank)
+
+
+def snrs_of(conditions: Iterable[str]) -> list[int]:
+    """The SNRs of the noisy conditions present, ascending."""
+    return sorted({parts[1] for c in conditions if (parts := noisy_parts(c))})
+
+
+def in_headline(condition: str) -> bool:
+    """Part of the headline average: clean, or one of the protocol's in-domain noises at any SNR."""
+    parts = noisy_parts(condition)
+    in_domain = {noise.name for noise in TEST_NOISES if not noise.out_of_domain}
+    return condition == CLEAN or (parts is not None and parts[0] in in_domain)

@@ -2,7 +2,9 @@
 
 Conditions are those of ``diffsv.protocol``: the clean VoxCeleb1-O test set, its noisy copies
 ``<type>_<snr>`` (MUSAN babble, music and noise, and Nonspeech100, at 0-20 dB) and, optionally, VOiCES
-dev/eval. Each condition is one score file ``<scores_dir>/<condition>.score`` with its trial list.
+dev/eval. Each condition is one score file ``<scores_dir>/<condition>.score`` with its trial list. A
+condition the protocol does not name (another SNR, another noise, a user's test set) is reported like
+the others: in its noise's row and its SNR's column, or in the table of other conditions.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from matplotlib.figure import Figure
 from scipy.special import ndtri
 
 from diffsv.data.kaldi_dir import TrialList, read_trials
+from diffsv.experiment import Experiment
 from diffsv.metrics import (
     DCF_OPERATING_POINTS,
     EER_THRESHOLD_KEY,
@@ -25,9 +28,19 @@ from diffsv.metrics import (
     eer_threshold,
     verification_metrics,
 )
-from diffsv.protocol import CLEAN, CONDITIONS, HEADLINE, NOISE_TYPES, NOISY, SNRS, VOICES
+from diffsv.protocol import (
+    CLEAN,
+    NOISY,
+    SNRS,
+    VOICES,
+    condition_order,
+    in_headline,
+    noise_types,
+    noisy_parts,
+    snrs_of,
+)
 from diffsv.scoring import read_scores, scores_for_trials
-from diffsv.utils.fileio import atomic_open, save_png
+from diffsv.utils.fileio import atomic_directory, atomic_open, save_png
 
 #: Published EER (%) of Diff-SV: Kim et al., "Diff-SV: A Unified Hierarchical Framework for Noise-Robust
 #: Speaker Verification Using Score-Based Diffusion Probabilistic Models", ICASSP 2024 (arXiv:2309.08320), in the
@@ -61,29 +74,25 @@ class ConditionScores:
 def find_score_files(
     scores_dir: Path, default_trials: Path | None, trials_for: Mapping[str, Path]
 ) -> dict[str, tuple[Path, Path]]:
-    """``{condition: (score file, trials file)}`` for every known condition with a score file.
+    """``{condition: (score file, trials file)}`` for every ``<condition>.score`` in ``scores_dir``.
 
     VOiCES conditions have their own trials and need an explicit ``trials_for`` entry; the others use
     ``trials_for`` when given, else ``default_trials``.
     """
-    unknown = sorted(set(trials_for) - set(CONDITIONS))
-    if unknown:
-        raise ResultsError(f"unknown condition(s) {unknown}; known: {', '.join(CONDITIONS)}")
     if not scores_dir.is_dir():
         raise ResultsError(f"{scores_dir}: no such scores directory")
     found: dict[str, tuple[Path, Path]] = {}
-    for condition in CONDITIONS:
+    for condition in condition_order(path.stem for path in scores_dir.glob("*.score") if path.is_file()):
         score_file = scores_dir / f"{condition}.score"
-        if not score_file.is_file():
-            continue
         trials = trials_for.get(condition, None if condition in VOICES else default_trials)
         if trials is None:
             option = f"--trials-for {condition}=PATH" if condition in VOICES else "--trials"
             raise ResultsError(f"{score_file}: no trial list for '{condition}'; give {option}")
         found[condition] = (score_file, trials)
     if not found:
-        names = ", ".join(f"{c}.score" for c in (CLEAN, NOISY[0], NOISY[-1]))
-        raise ResultsError(f"{scores_dir}: no condition score files (expected names such as {names}, ...)")
+        raise ResultsError(
+            f"{scores_dir}: no condition score files (<condition>.score: clean.score, babble_0.score, ...)"
+        )
     return found
 
 
@@ -129,15 +138,15 @@ class _System:
     average_over: frozenset[str]
 
 
-def _row_cells(system: _System, group: str) -> list[float | None]:
-    """The five SNR cells and the average of one report row; ``clean`` and ``avg`` fill only the average."""
-    cells: list[float | None] = [None] * len(SNRS)
+def _row_cells(system: _System, group: str, snrs: Sequence[int]) -> list[float | None]:
+    """One report row: a cell per SNR and the average; ``clean`` and ``avg`` fill only the average."""
+    cells: list[float | None] = [None] * len(snrs)
     if group == CLEAN:
         return cells + [system.values.get(CLEAN)]
     if group == "avg":
-        members = HEADLINE
+        members = tuple(c for c in system.average_over if in_headline(c))
     else:
-        members = tuple(f"{group}_{snr}" for snr in SNRS)
+        members = tuple(f"{group}_{snr}" for snr in snrs)
         cells = [system.values.get(c) for c in members]
     averaged = {c: system.values[c] for c in members if c in system.values and c in system.average_over}
     return cells + [_mean(averaged, members)]
@@ -149,17 +158,19 @@ def _relative_change(ours: float | None, base: float | None) -> str:
     return f"{100 * (ours - base) / base:+.1f}%"
 
 
-def _snr_table(systems: Sequence[_System], fmt: str, compare: bool) -> list[str]:
-    """Rows clean/babble/music/noise/nonspeech and the headline average, one sub-row per system.
+def _snr_table(
+    systems: Sequence[_System], fmt: str, compare: bool, noises: Sequence[str], snrs: Sequence[int]
+) -> list[str]:
+    """Rows clean, each noise present and the headline average, one sub-row per system; a column per SNR.
 
     With ``compare``, the last two systems are "ours" and the baseline, and a relative-change row follows.
     """
-    header = ["condition", "system", *(f"{snr} dB" for snr in SNRS), "avg"]
+    header = ["condition", "system", *(f"{snr} dB" for snr in snrs), "avg"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    groups = [(CLEAN, CLEAN), *((noise, noise) for noise in NOISE_TYPES), ("avg", "avg (clean+babble+music+noise)")]
+    groups = [(CLEAN, CLEAN), *((noise, noise) for noise in noises), ("avg", "avg (clean+babble+music+noise)")]
     for group, title in groups:
-        blank = [group in (CLEAN, "avg") and i < len(SNRS) for i in range(len(SNRS) + 1)]
-        rows = [(system.label, _row_cells(system, group)) for system in systems]
+        blank = [group in (CLEAN, "avg") and i < len(snrs) for i in range(len(snrs) + 1)]
+        rows = [(system.label, _row_cells(system, group, snrs)) for system in systems]
         for k, (label, cells) in enumerate(rows):
             shown = [
                 "" if empty else "-" if v is None else format(v, fmt) for v, empty in zip(cells, blank, strict=True)
@@ -172,10 +183,13 @@ def _snr_table(systems: Sequence[_System], fmt: str, compare: bool) -> list[str]
     return lines
 
 
-def _voices_table(systems: Sequence[tuple[str, Mapping[str, Mapping[str, float]]]]) -> list[str]:
+def _other_table(
+    conditions: Sequence[str], systems: Sequence[tuple[str, Mapping[str, Mapping[str, float]]]]
+) -> list[str]:
+    """Conditions that are neither clean nor a noise at an SNR (VOiCES, a user's test set): every metric."""
     header = ["condition", "system", "EER (%)", *(f"minDCF {p.name}" for p in DCF_OPERATING_POINTS)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for condition in VOICES:
+    for condition in conditions:
         for label, results in systems:
             metrics = results.get(condition)
             cells = ["-"] * (len(header) - 2)
@@ -220,17 +234,23 @@ def render_markdown(
         out.append(
             f"- change: relative change of {label} against {compare[0]}, (ours - theirs) / theirs; negative is better."
         )
-    common = frozenset(results).intersection(*(res for _, res in systems))
+    common = frozenset(results).intersection(
+        *(res for _, res in systems), *([PAPER_DIFFSV_EER_PERCENT] if paper else [])
+    )
+    present = condition_order(set().union(*(res for _, res in systems)))
+    # The protocol's rows and columns always (a missing condition shows as "-"), and any other present.
+    noises, snrs = noise_types([*NOISY, *present]), snrs_of([*NOISY, *present])
+    others = [c for c in present if c != CLEAN and noisy_parts(c) is None]
     eer_systems = [_System(name, _scaled(res, "eer", 100.0), common) for name, res in systems]
     if paper:
         eer_systems.insert(0, _System(PAPER_LABEL, PAPER_DIFFSV_EER_PERCENT, common))
-    out += ["", "## EER (%)", "", *_snr_table(eer_systems, ".2f", compare is not None)]
+    out += ["", "## EER (%)", "", *_snr_table(eer_systems, ".2f", compare is not None, noises, snrs)]
     for point in DCF_OPERATING_POINTS:
         dcf_systems = [_System(name, _scaled(res, point.key, 1.0), common) for name, res in systems]
-        table = _snr_table(dcf_systems, ".4f", compare is not None)
+        table = _snr_table(dcf_systems, ".4f", compare is not None, noises, snrs)
         out += ["", f"## minDCF {point.name} ({point.description})", "", *table]
-    if any(c in res for c in VOICES for _, res in systems):
-        out += ["", "## VOiCES", "", *_voices_table(systems)]
+    if others:
+        out += ["", "## Other conditions", "", *_other_table(others, systems)]
     if figures:
         out += ["", "## Figures", "", *(f"![{Path(f).stem}]({f})" for f in figures)]
     return "\n".join(out) + "\n"
@@ -243,7 +263,7 @@ def _scaled(results: Mapping[str, Mapping[str, float]], key: str, scale: float) 
 def write_json(path: Path, results: Mapping[str, Mapping[str, float]]) -> None:
     """results.json in condition order, every metric key and the EER threshold present."""
     keys = (*METRIC_KEYS, EER_THRESHOLD_KEY)
-    ordered = {c: {k: float(results[c][k]) for k in keys} for c in CONDITIONS if c in results}
+    ordered = {c: {k: float(results[c][k]) for k in keys} for c in condition_order(results)}
     with atomic_open(path) as handle:
         json.dump(ordered, handle, indent=2)
         handle.write("\n")
@@ -256,17 +276,21 @@ _DET_LIMITS = (0.0005, 0.5)
 
 
 def figure_groups(conditions: Sequence[str]) -> dict[str, list[str]]:
-    """One figure per noise type present (its SNRs, plus clean as a reference), one for clean, one for VOiCES."""
+    """One figure for clean, one per noise present (its SNRs, plus clean as a reference), one for VOiCES and
+    one per other condition."""
+    ordered = condition_order(conditions)
     groups: dict[str, list[str]] = {}
-    if CLEAN in conditions:
+    if CLEAN in ordered:
         groups[CLEAN] = [CLEAN]
-    for noise in NOISE_TYPES:
-        members = [f"{noise}_{snr}" for snr in SNRS if f"{noise}_{snr}" in conditions]
-        if members:
-            groups[noise] = members + ([CLEAN] if CLEAN in conditions else [])
-    voices = [c for c in VOICES if c in conditions]
+    for noise in noise_types(ordered):
+        members = [c for c in ordered if (parts := noisy_parts(c)) and parts[0] == noise]
+        groups[noise] = members + ([CLEAN] if CLEAN in ordered else [])
+    voices = [c for c in ordered if c in VOICES]
     if voices:
         groups["voices"] = voices
+    for condition in ordered:
+        if condition != CLEAN and condition not in VOICES and noisy_parts(condition) is None:
+            groups[condition] = [condition]
     return groups
 
 
@@ -333,3 +357,29 @@ def write_figures(directory: Path, conditions: Mapping[str, ConditionScores]) ->
         plot_score_distributions(directory / f"scores_{group}.png", f"scores: {group}", subset)
         written += [f"det_{group}.png", f"scores_{group}.png"]
     return written
+
+
+def write_report(
+    exp: Experiment,
+    files: Mapping[str, tuple[Path, Path]],
+    compare: tuple[Path, Mapping[str, tuple[Path, Path]]] | None = None,
+    paper: bool = True,
+) -> tuple[int, int]:
+    """``results.json``, ``RESULTS.md`` and ``figures/`` of an experiment from its score files (and another
+    experiment's beside it), each written only when complete; returns (conditions, figures)."""
+    conditions = load_conditions(files)
+    results = condition_metrics(conditions)
+    label, shown = exp.name, None
+    if compare:
+        other, other_files = compare
+        label, other_label = system_labels(exp.root, other)
+        shown = (other_label, condition_metrics(load_conditions(other_files)))
+    with atomic_directory(exp.figures_dir) as figures_dir:
+        figures = write_figures(figures_dir, conditions)
+    trials_files = {condition: str(trials) for condition, (_, trials) in files.items()}
+    figure_files = [f"{exp.figures_dir.name}/{f}" for f in figures]
+    markdown = render_markdown(label, results, trials_files, figure_files, shown, paper)
+    write_json(exp.results_json, results)
+    with atomic_open(exp.results_md) as handle:
+        handle.write(markdown)
+    return len(results), len(figures)

@@ -22,6 +22,7 @@ embeddings a ``xvector.scp`` of (S, D) matrices or (D,) vectors.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +33,9 @@ from numpy.typing import ArrayLike
 from tqdm import tqdm
 
 from diffsv.data.kaldi_dir import TrialList
+from diffsv.experiment import SCORING_RECORD
+from diffsv.registry import Registry
 from diffsv.utils.fileio import atomic_open
-
-#: Stage 5 records how it scored (the mean and AS-norm cohort used) in this JSON file beside the scores.
-SCORING_RECORD = "scoring.json"
 
 # Cohort scores are computed for this many (utterance, cohort) pairs at a time, bounding memory
 # (2**24 float64 = 128 MiB) even with the whole training set as the cohort.
@@ -44,6 +44,24 @@ _COHORT_BLOCK = 2**24
 
 class ScoringError(ValueError):
     """A trials, score or embedding file is unusable; the message names the file (and line)."""
+
+
+@dataclass(frozen=True)
+class ScoreNorm:
+    """A score normalisation of stage 5 (``--score-norm``): what it takes from a cohort of training embeddings."""
+
+    subtract_mean: bool
+    asnorm: bool
+
+    @property
+    def needs_cohort(self) -> bool:
+        return self.subtract_mean or self.asnorm
+
+
+SCORE_NORMS: Registry[ScoreNorm] = Registry("score normalisation")
+SCORE_NORMS.add("none", ScoreNorm(subtract_mean=False, asnorm=False))  # the reference's
+SCORE_NORMS.add("mean", ScoreNorm(subtract_mean=True, asnorm=False))
+SCORE_NORMS.add("asnorm", ScoreNorm(subtract_mean=True, asnorm=True))
 
 
 @dataclass(frozen=True)
@@ -116,6 +134,32 @@ def load_embeddings(scp: str | Path) -> dict[str, np.ndarray]:
     if not embeddings:
         raise ScoringError(f"{scp}: no embeddings")
     return embeddings
+
+
+def mean_embedding(embeddings: Mapping[str, ArrayLike], source: str) -> np.ndarray:
+    """The mean of every segment of every utterance (for mean subtraction)."""
+    arrays = [np.asarray(e, dtype=np.float64) for e in embeddings.values()]
+    dims = {a.shape[-1] for a in arrays}
+    if len(dims) != 1:
+        raise ScoringError(f"{source}: embeddings of different dimensions {sorted(dims)}")
+    dim = dims.pop()
+    return np.concatenate([a.reshape(-1, dim) for a in arrays]).mean(axis=0)
+
+
+def save_mean(path: Path, mean: np.ndarray) -> None:
+    with atomic_open(path, "wb") as handle:
+        np.save(handle, mean)
+
+
+def write_scoring_record(directory: Path, mean: Path | None, asnorm_cohort: Path | None, top_n: int) -> None:
+    """scoring.json beside score files: how they were normalised (``diffsv.load_model`` reads it)."""
+    record = {
+        "mean": str(mean.resolve()) if mean else None,
+        "asnorm_cohort": str(asnorm_cohort.resolve()) if asnorm_cohort else None,
+        "asnorm_top_n": top_n if asnorm_cohort else None,
+    }
+    with atomic_open(directory / SCORING_RECORD, "w") as handle:
+        json.dump(record, handle, indent=2)
 
 
 def load_mean(path: str | Path) -> np.ndarray:

@@ -133,4 +133,4 @@ def test_noisy_data_dirs_keep_ids_and_need_every_file(tmp_path: Path) -> None:
         noisy_data_dirs(test, ["music"], [5], audio, "flac")
     mix_utterances(test, list(test.utt2spk), conditions, [5], audio, 3, SR)
     dirs = noisy_data_dirs(test, ["music"], [5], audio, "flac")
-    assert list(dirs) == ["test_music_5"] and dict(dirs["test_music_5"].utt2spk) == dict(test.utt2spk)
+    assert list(dirs) == ["music_5"] and dict(dirs["music_5"].utt2spk) == dict(test.utt2spk)

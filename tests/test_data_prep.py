@@ -37,8 +37,10 @@ from interruption import interrupt
 from diffsv.data.audio import AudioError, read_audio
 from diffsv.data.audio_info import probe_many
 from diffsv.data.corpora.voxceleb1 import scan_voxceleb1
+from diffsv.data.eval_sets import MANIFEST, EvalSet, EvalSetsError, read_eval_sets, write_eval_sets
 from diffsv.data.kaldi_dir import DataDir, DataDirError, Trial, read_trials, read_utt2spk
 from diffsv.data.validate import validate_data_dir
+from diffsv.protocol import VOICES
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "egs" / "voxceleb_diffsv"
@@ -151,7 +153,8 @@ def test_stage0_reports_every_corpus(recipe: tuple[subprocess.CompletedProcess, 
 
 def test_stage1_writes_and_validates_every_directory(recipe: tuple[subprocess.CompletedProcess, Path]) -> None:
     result, data = recipe
-    assert sorted(p.name for p in data.iterdir()) == list(DATA_DIRS)  # no temporary directories left
+    # no temporary files or directories left: the data directories and the list of evaluation sets
+    assert sorted(p.name for p in data.iterdir()) == sorted([*DATA_DIRS, MANIFEST])
     for name in DATA_DIRS:
         assert f"validate_data_dir: {data / name}: OK (" in result.stdout
         assert f"prepare_data: {data / name}: " in result.stdout
@@ -242,6 +245,44 @@ def test_rirs_nonspeech_and_voices(recipe: tuple[subprocess.CompletedProcess, Pa
         assert table(data / name / "trials") == expected
         spk = dict(table(data / name / "utt2spk"))
         assert all((spk[a] == spk[b]) == (label == "target") for a, b, label in expected)
+
+
+def test_stage1_lists_the_sets_stage5_scores(recipe: tuple[subprocess.CompletedProcess, Path]) -> None:
+    data = recipe[1]
+    listed = [(s.condition, s.data.name, s.trials) for s in read_eval_sets(data)]
+    assert listed == [(c, d, data / d / "trials") for c, d in (("clean", "test"), *((v, v) for v in VOICES))]
+
+
+def test_the_eval_sets_manifest(tmp_path: Path) -> None:
+    for name in ("test", "test_babble_5", "test_babble_-5", "mine"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "trials").write_text("a b target\n")
+    clean = EvalSet("clean", tmp_path / "test", tmp_path / "test" / "trials")
+    write_eval_sets(tmp_path, "prepare_data", [clean])
+    write_eval_sets(tmp_path, "make_noisy_sets", [EvalSet("babble_5", tmp_path / "test_babble_5", clean.trials)])
+    # a writer's second call replaces its own entries only: stage 2 re-run with other SNRs
+    write_eval_sets(tmp_path, "make_noisy_sets", [EvalSet("babble_-5", tmp_path / "test_babble_-5", clean.trials)])
+    assert [(s.condition, s.name) for s in read_eval_sets(tmp_path)] == [
+        ("clean", "test"),
+        ("babble_-5", "test_babble_-5"),
+    ]
+    moved = tmp_path.parent / "moved_data"
+    shutil.move(tmp_path, moved)  # paths are relative to the data directory
+    assert read_eval_sets(moved)[1] == EvalSet("babble_-5", moved / "test_babble_-5", moved / "test" / "trials")
+    manifest = moved / MANIFEST
+    write_eval_sets(moved, "local", [EvalSet("clean", moved / "mine", moved / "mine" / "trials")])
+    with pytest.raises(EvalSetsError, match="condition 'clean' is listed by both prepare_data and local"):
+        read_eval_sets(moved)
+    write_eval_sets(moved, "local", [EvalSet("mine", moved / "mine", moved / "mine" / "trials")])
+    shutil.rmtree(moved / "mine")
+    with pytest.raises(EvalSetsError, match=f"{manifest}: mine: data directory {moved}/mine is missing; re-run local"):
+        read_eval_sets(moved)
+    manifest.write_text("{")
+    with pytest.raises(EvalSetsError, match=f"{manifest}: not valid JSON"):
+        read_eval_sets(moved)
+    manifest.unlink()
+    with pytest.raises(EvalSetsError, match="no list of evaluation sets; run stage 1"):
+        read_eval_sets(moved)
 
 
 def test_every_directory_follows_kaldi_rules(recipe: tuple[subprocess.CompletedProcess, Path]) -> None:

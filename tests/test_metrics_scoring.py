@@ -534,7 +534,7 @@ def test_make_results_writes_report_json_and_figures(corpus: dict) -> None:
     report = (d / "exp/RESULTS.md").read_text()
     assert "| babble | Diff-SV (paper) | 8.74 | 4.51 | 3.33 | 2.82 | 2.61 |" in report
     assert f"| {100 * written['clean']['eer']:.2f} |" in report
-    assert "# Results: exp" in report and "change vs base |" in report and "## VOiCES" in report
+    assert "# Results: exp" in report and "change vs base |" in report and "## Other conditions" in report
     assert "present in every experiment shown only" in report
     assert "| noise | Diff-SV (paper) | 6.01 | 4.52 | 3.49 | 2.93 | 2.64 | - |" in report
 
@@ -548,6 +548,25 @@ def test_make_results_writes_report_json_and_figures(corpus: dict) -> None:
     for name in figures:
         assert (d / "exp/figures" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"](figures/{name})" in report
+
+
+def test_conditions_the_protocol_does_not_name_are_reported_never_dropped(corpus: dict) -> None:
+    d = corpus["dir"]
+    conditions = ["mydata", "reverb_5", "babble_0", "clean", "babble_-5"]
+    write_condition_scores(d / "other/scores", corpus["trials"], conditions, seed=9)
+    assert make_results.main(["--exp", str(d / "other"), "--trials", str(corpus["trials"]), "--no-paper"]) == 0
+    written = json.loads((d / "other/results.json").read_text())
+    assert list(written) == ["clean", "babble_-5", "babble_0", "reverb_5", "mydata"]
+    report = (d / "other/RESULTS.md").read_text()
+    assert "| condition | system | -5 dB | 0 dB | 5 dB | 10 dB | 15 dB | 20 dB | avg |" in report
+    eer = {c: 100 * written[c]["eer"] for c in written}
+    babble_avg = (eer["babble_-5"] + eer["babble_0"]) / 2
+    babble = f"| babble | other | {eer['babble_-5']:.2f} | {eer['babble_0']:.2f} | - | - | - | - | {babble_avg:.2f} |"
+    assert babble in report and f"| reverb | other | - | - | {eer['reverb_5']:.2f} | - | - | - |" in report
+    headline = (eer["clean"] + eer["babble_-5"] + eer["babble_0"]) / 3  # an unknown noise is not in-domain
+    assert f"| avg (clean+babble+music+noise) | other |  |  |  |  |  |  | {headline:.2f} |" in report
+    assert "## Other conditions" in report and f"| mydata | other | {eer['mydata']:.2f} |" in report
+    assert {"det_reverb.png", "det_mydata.png", "det_babble.png"} <= {p.name for p in (d / "other/figures").iterdir()}
 
 
 def test_experiments_of_the_same_name_are_told_apart(corpus: dict) -> None:
@@ -569,7 +588,7 @@ def test_make_results_errors(corpus: dict, capsys: pytest.CaptureFixture) -> Non
     write_condition_scores(d / "exp/scores", corpus["trials"], ["clean", "voices_eval"], seed=6)
     assert make_results.main(["--exp", str(d / "exp"), "--trials", str(corpus["trials"])]) == 1
     assert "--trials-for voices_eval=PATH" in capsys.readouterr().err
-    assert make_results.main(["--exp", str(d / "exp"), "--trials-for", "bogus=x"]) == 1
-    assert "unknown condition" in capsys.readouterr().err
+    assert make_results.main(["--exp", str(d / "exp"), "--trials-for", f"voices_eval={corpus['trials']}"]) == 1
+    assert "no trial list for 'clean'; give --trials" in capsys.readouterr().err
     assert make_results.main(["--exp", str(d / "nothing"), "--trials", str(corpus["trials"])]) == 1
     assert not (d / "exp/results.json").exists() and not (d / "exp/RESULTS.md").exists()

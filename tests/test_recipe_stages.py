@@ -161,10 +161,9 @@ def test_stage5_embeddings_scores_and_results(recipe: dict[str, Path]) -> None:
 
     # From scratch again, interrupted twice: an embedding job SIGKILLed once the first job has written its
     # embeddings, then the stage SIGTERMed while it scores. The re-run embeds nothing again, and its outputs
-    # equal the first run's. (The jobs' lists, split*/, name the noisy audio of the last stage 2, which the
-    # stage-2 test moved.)
+    # equal the first run's (its plan, the work list, then lists nothing to embed).
     def outputs() -> dict[str, str]:
-        return {name: digest for name, digest in hashes(exp, "*").items() if "/split" not in name}
+        return {name: digest for name, digest in hashes(exp, "*").items() if name != "embeddings/plan.json"}
 
     uninterrupted = outputs()
     for made in ("embeddings", "scores", "figures"):
@@ -173,7 +172,7 @@ def test_stage5_embeddings_scores_and_results(recipe: dict[str, Path]) -> None:
         (exp / made).unlink()
     stage5 = ["bash", "run.sh", "--stage", "5", "--stop-stage", "5", *recipe["common"]]
     first_job = exp / "embeddings" / "test_noise_0" / "xvector.1.scp"
-    assert interrupt(stage5, RECIPE, env(), when=first_job.exists, worker=f"diffsv.bin.extract_embeddings .*{exp}")
+    assert interrupt(stage5, RECIPE, env(), when=first_job.exists, worker=f"diffsv.bin.evaluate embed .*{exp}")
     assert not (exp / "embeddings" / "test" / "xvector.scp").exists()
     assert interrupt(stage5, RECIPE, env(), when=(exp / "scores").exists)
     embedded = {path: path.stat().st_mtime_ns for path in exp.glob("embeddings/*/xvector.scp")}
@@ -181,6 +180,24 @@ def test_stage5_embeddings_scores_and_results(recipe: dict[str, Path]) -> None:
     run_recipe(*stage5[2:])
     assert {path: path.stat().st_mtime_ns for path in exp.glob("embeddings/*/xvector.scp")} == embedded
     assert outputs() == uninterrupted
+
+
+def test_the_snrs_given_to_stage2_are_the_conditions_stage5_reports(recipe: dict[str, Path], tmp_path: Path) -> None:
+    data, exp = tmp_path / "data", tmp_path / "exp"
+    (exp / "tiny").mkdir(parents=True)
+    shutil.copy(recipe["exp"] / "tiny" / "final.pt", exp / "tiny")
+    where = ["--data", str(data), "--exp", str(exp), "--noisy-format", "wav"]
+    run_recipe("--stage", "1", "--stop-stage", "2", *recipe["common"], *where, "--snrs", "-5 5")
+    report = run_recipe("--stage", "5", "--stop-stage", "5", *recipe["common"], *where, "--show-paper", "false").stdout
+    noisy = [f"{noise}_{snr}" for noise in ("babble", "music", "noise", "nonspeech") for snr in (-5, 5)]
+    assert list(json.loads((exp / "tiny" / "results.json").read_text())) == ["clean", *noisy]
+    assert "| condition | system | -5 dB | 0 dB | 5 dB | 10 dB | 15 dB | 20 dB | avg |" in report
+    embedded = {p: p.stat().st_mtime_ns for p in exp.glob("tiny/embeddings/*/xvector.scp")}
+    # Stage 2 again with one SNR: stage 5 then scores exactly its sets, embedding nothing again.
+    run_recipe("--stage", "2", "--stop-stage", "2", *recipe["common"], *where, "--snrs=5")
+    run_recipe("--stage", "5", "--stop-stage", "5", *recipe["common"], *where)
+    assert list(json.loads((exp / "tiny" / "results.json").read_text())) == ["clean", *noisy[1::2]]
+    assert all(p.stat().st_mtime_ns == mtime for p, mtime in embedded.items())
 
 
 def test_stage6_exports_match_pytorch(recipe: dict[str, Path]) -> None:

@@ -119,12 +119,13 @@ def test_bad_sampler_settings_are_refused_where_they_are_given(tmp_path) -> None
 
 
 def test_corrupt_stage5_records(tmp_path) -> None:
-    from diffsv.bin.extract_embeddings import read_record as read_embedding_record
-    from diffsv.inference import read_record
+    from diffsv.embedding import embeddings_current
+    from diffsv.experiment import EMBEDDING_RECORD, read_record
 
-    broken = tmp_path / "scoring.json"
+    broken = tmp_path / EMBEDDING_RECORD
     broken.write_text('{"mean": ')
     with pytest.raises(ValueError, match=f"{broken}: not valid JSON"):
         read_record(broken)
     assert read_record(tmp_path / "absent.json") == {}
-    assert read_embedding_record(broken) is None  # the set is embedded again and the record rewritten
+    (tmp_path / "xvector.scp").write_text("u1 xvector.ark:4\n")
+    assert not embeddings_current(tmp_path, {"segments": 1}, ["u1"])  # the set is embedded again, record rewritten

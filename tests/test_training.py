@@ -13,6 +13,7 @@ from training_helpers import ToySpeakers, tiny_experiment
 
 from diffsv.bin.train import SetupError, load_pretrained
 from diffsv.data.speaker_crops import split_validation_speakers
+from diffsv.experiment import Experiment
 from diffsv.models import DiffSV
 from diffsv.training.checkpoint import epoch_checkpoints, last_epochs, load_checkpoint
 from diffsv.training.objective import TrainingObjective
@@ -184,11 +185,11 @@ def test_joint_training_needs_the_configured_pretraining(tmp_path):
     config = tiny_experiment(epochs=1, pretrain_epochs=2)
     train(config, tmp_path, phase="pretrain")
     objective = build(config)
-    assert load_pretrained(objective, tmp_path, 2) == str(tmp_path / "pretrain" / "epoch_2.pt")
+    assert load_pretrained(objective, Experiment(tmp_path), 2) == str(tmp_path / "pretrain" / "epoch_2.pt")
     (tmp_path / "pretrain" / "epoch_2.pt").unlink()
     with pytest.raises(SetupError, match="has 1 of the config's 2 pre-training epochs: run stage 3"):
-        load_pretrained(objective, tmp_path, 2)
-    assert load_pretrained(objective, tmp_path, 0) is None  # no pre-training configured: from scratch
+        load_pretrained(objective, Experiment(tmp_path), 2)
+    assert load_pretrained(objective, Experiment(tmp_path), 0) is None  # no pre-training configured: from scratch
 
 
 def _free_port() -> int:

@@ -9,10 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from diffsv.scoring import ScoringError, load_embeddings
-from diffsv.utils.fileio import atomic_path
+from diffsv.scoring import ScoringError, load_embeddings, mean_embedding, save_mean
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,17 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         embeddings = load_embeddings(args.embeddings)
-        dims = {np.asarray(e).shape[-1] for e in embeddings.values()}
-        if len(dims) != 1:
-            raise ScoringError(f"{args.embeddings}: embeddings of different dimensions {sorted(dims)}")
-        dim = dims.pop()
-        segments = np.concatenate([np.asarray(e, dtype=np.float64).reshape(-1, dim) for e in embeddings.values()])
-        with atomic_path(args.output) as tmp, open(tmp, "wb") as handle:
-            np.save(handle, segments.mean(axis=0))
+        save_mean(args.output, mean_embedding(embeddings, str(args.embeddings)))
     except (ScoringError, OSError) as exc:
         print(f"compute_mean: {exc}", file=sys.stderr)
         return 1
-    print(f"compute_mean: mean of {segments.shape[0]} segments of {len(embeddings)} utterances -> {args.output}")
+    print(f"compute_mean: mean of the segments of {len(embeddings)} utterances -> {args.output}")
     return 0
 
 

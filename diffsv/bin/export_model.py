@@ -25,6 +25,7 @@ import torch
 from diffsv.data.audio import AudioError
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir
 from diffsv.embedding import SegmentConfig, utterance_generator, utterance_segments
+from diffsv.experiment import Experiment
 from diffsv.export import FORMATS, ExportError, export_model
 from diffsv.models.diffsv import DiffSV
 from diffsv.models.model_file import load_model_file
@@ -78,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         remove_stale_temporaries(args.out_dir.parent, recursive=False)
         with atomic_directory(args.out_dir) as tmp:
             checks = export_model(model, tmp, args.segment_samples, wav, noise, args.formats, args.tolerance)
-            config = args.model.parent / "config.yaml"
+            config = Experiment(args.model.parent).config_file
             if config.is_file():
-                shutil.copy(config, tmp / "config.yaml")
+                shutil.copy(config, tmp / config.name)
     except (DataDirError, AudioError, CheckpointError, ExportError, OSError) as exc:
         print(f"export_model: {exc}", file=sys.stderr)
         return 1

@@ -7,12 +7,16 @@
 
 Common options: --test-data data/test --noise-data data/musan_noise_test --babble-data
 data/musan_speech_test --music-data data/musan_music_test --nonspeech-data data/nonspeech
---audio-dir DIR --out-data data [--snrs 0,5,10,15,20] [--seed N] [--audio-format flac|wav].
+--audio-dir DIR --out-data data [--snrs=0,5,10,15,20] [--seed N] [--audio-format flac|wav].
+``data-dirs`` lists the sets it wrote in ``<out-data>/eval_sets.json``, replacing the ones an earlier
+run listed, so stage 5 scores exactly these. SNRs are integers in dB, separated by commas or spaces
+(``--snrs="-5 0 5"``: a value starting with "-" needs the ``=``).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -20,13 +24,26 @@ from pathlib import Path
 from diffsv.data.audio import AUDIO_FORMATS, AudioError
 from diffsv.data.audio_info import SAMPLE_RATE
 from diffsv.data.augment import NoisePool
+from diffsv.data.eval_sets import EvalSet, write_eval_sets
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir, read_wav_scp
 from diffsv.data.noisy_sets import NoiseCondition, mix_utterances, noisy_data_dirs
-from diffsv.protocol import SNRS, TEST_NOISES
+from diffsv.protocol import SNRS, TEST_NOISES, noisy_set_name
 from diffsv.utils.fileio import remove_stale_temporaries
 
 #: The protocol's test noises by name; ``--<name>-data`` gives each one's data directory.
 CONDITIONS = {noise.name: noise for noise in TEST_NOISES}
+
+
+def snr_list(text: str) -> list[int]:
+    """``"0,5,10"`` or ``"-5 0 5"``: distinct integer SNRs in dB, in the order given."""
+    items = [item for item in re.split(r"[,\s]+", text.strip()) if item]
+    try:
+        snrs = [int(item) for item in items]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"SNRs must be integers (dB), got {text!r}") from None
+    if not snrs or len(set(snrs)) != len(snrs):
+        raise argparse.ArgumentTypeError(f"expected distinct SNRs, got {text!r}")
+    return snrs
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -36,7 +53,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         common.add_argument(f"--{name}-data", type=Path, required=True)
     common.add_argument("--audio-dir", type=Path, required=True, help="where the noisy audio files go")
     common.add_argument("--out-data", type=Path, required=True, help="parent of the test_<cond>_<snr> dirs")
-    common.add_argument("--snrs", default=",".join(map(str, SNRS)))
+    common.add_argument("--snrs", type=snr_list, default=",".join(map(str, SNRS)), help="SNRs in dB [%(default)s]")
     common.add_argument("--conditions", default=",".join(CONDITIONS))
     common.add_argument("--seed", type=int, default=3)
     common.add_argument("--audio-format", choices=sorted(AUDIO_FORMATS), default="flac")
@@ -46,7 +63,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mix.add_argument("--utterances", type=Path, help="wav.scp subset to mix (default: all of --test-data)")
     commands.add_parser("data-dirs", parents=[common], help="write the noisy data directories")
     args = parser.parse_args(argv)
-    args.snrs = [int(s) for s in args.snrs.split(",")]
     args.conditions = args.conditions.split(",")
     unknown = sorted(set(args.conditions) - set(CONDITIONS))
     if unknown:
@@ -81,8 +97,12 @@ def mix(args: argparse.Namespace) -> None:
 def data_dirs(args: argparse.Namespace) -> None:
     test = read_data_dir(args.test_data)
     dirs = noisy_data_dirs(test, args.conditions, args.snrs, args.audio_dir, args.audio_format)
-    for name, data in dirs.items():
-        data.write(args.out_data / name)
+    sets = []
+    for condition, data in dirs.items():
+        directory = args.out_data / noisy_set_name(condition)
+        data.write(directory)
+        sets.append(EvalSet(condition, directory, args.test_data / "trials"))  # the copies keep its trials
+    write_eval_sets(args.out_data, "make_noisy_sets", sets)
     print(f"make_noisy_sets: wrote {len(dirs)} data directories test_<condition>_<snr> in {args.out_data}")
 
 

@@ -4,7 +4,7 @@
         [--trials-for voices_dev=data/voices_dev/trials ...] [--compare exp/baseline]
 
 ``--scores-dir`` holds ``<condition>.score`` files: clean, babble_0 ... babble_20, music_*, noise_*,
-nonspeech_*, voices_dev, voices_eval; whichever exist are reported. The test conditions share
+nonspeech_*, voices_dev, voices_eval, or any other condition; all of them are reported. The test conditions share
 ``--trials``; VOiCES conditions need their own through ``--trials-for``. ``--compare`` adds another
 experiment's scores (``<compare>/scores`` unless ``--compare-scores-dir``) side by side with the
 relative change. Writes ``<exp>/results.json``, ``<exp>/RESULTS.md`` and ``<exp>/figures/`` (DET curves
@@ -17,16 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from diffsv.results import (
-    condition_metrics,
-    find_score_files,
-    load_conditions,
-    render_markdown,
-    system_labels,
-    write_figures,
-    write_json,
-)
-from diffsv.utils.fileio import atomic_directory, atomic_open
+from diffsv.experiment import Experiment
+from diffsv.results import find_score_files, write_report
 
 
 def parse_trials_for(values: list[str]) -> dict[str, Path]:
@@ -56,27 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         trials_for = parse_trials_for(args.trials_for)
         files = find_score_files(args.scores_dir or args.exp / "scores", args.trials, trials_for)
-        conditions = load_conditions(files)
-        results = condition_metrics(conditions)
         compare = None
-        label = args.exp.name
         if args.compare:
-            compare_dir = args.compare_scores_dir or args.compare / "scores"
-            compare_files = find_score_files(compare_dir, args.trials, trials_for)
-            label, compare_label = system_labels(args.exp, args.compare)
-            compare = (compare_label, condition_metrics(load_conditions(compare_files)))
-        with atomic_directory(args.exp / "figures") as figures_dir:
-            figures = write_figures(figures_dir, conditions)
-        trials_files = {condition: str(trials) for condition, (_, trials) in files.items()}
-        figure_files = [f"figures/{f}" for f in figures]
-        markdown = render_markdown(label, results, trials_files, figure_files, compare, not args.no_paper)
-        write_json(args.exp / "results.json", results)
-        with atomic_open(args.exp / "RESULTS.md") as handle:
-            handle.write(markdown)
+            compare_dir = args.compare_scores_dir or Experiment(args.compare).scores_dir
+            compare = (args.compare, find_score_files(compare_dir, args.trials, trials_for))
+        conditions, figures = write_report(Experiment(args.exp), files, compare, not args.no_paper)
     except (ValueError, OSError) as exc:
         print(f"make_results: {exc}", file=sys.stderr)
         return 1
-    print(f"make_results: {len(results)} conditions -> {args.exp}/RESULTS.md, results.json, figures/ ({len(figures)})")
+    print(f"make_results: {conditions} conditions -> {args.exp}/RESULTS.md, results.json, figures/ ({figures})")
     return 0
 
 

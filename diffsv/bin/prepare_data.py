@@ -4,7 +4,8 @@
         --rirs-root DIR --nonspeech-root DIR [--voices-root DIR] --data data
 
 Writes ``train``, ``test`` (with trials), ``musan_{music,noise,speech}_{train,test}``, ``rirs``,
-``nonspeech`` and, with --voices-root, ``voices_dev``/``voices_eval`` (with trials) under --data.
+``nonspeech`` and, with --voices-root, ``voices_dev``/``voices_eval`` (with trials) under --data, and
+lists the sets with trials (``clean``: ``test``; VOiCES) in ``<data>/eval_sets.json`` for stage 5.
 Every directory is built in memory and checked first, so a problem in any corpus writes nothing; each
 is then written under a temporary name and renamed, replacing an earlier one only when complete.
 Errors name the file (and line of a list) and exit with status 1.
@@ -18,7 +19,9 @@ from pathlib import Path
 
 from diffsv.data.audio import AudioError
 from diffsv.data.corpora import CorpusError, add_corpus_arguments, corpus_sources, scan
+from diffsv.data.eval_sets import EvalSet, write_eval_sets
 from diffsv.data.kaldi_dir import DataDir, DataDirError
+from diffsv.protocol import condition_of_set
 from diffsv.utils.fileio import remove_stale_temporaries
 
 PROG = "prepare_data"
@@ -56,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, data in dirs.items():
             data.write(args.data / name)
             print(f"{PROG}: {args.data / name}: {data.describe()}")
+        scored = [name for name, data in dirs.items() if data.trials is not None]
+        write_eval_sets(
+            args.data, PROG, [EvalSet(condition_of_set(n), args.data / n, args.data / n / "trials") for n in scored]
+        )
     except (CorpusError, DataDirError, AudioError, OSError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1

@@ -17,25 +17,18 @@ Errors name the file and line and exit with status 1.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from diffsv.data.kaldi_dir import read_trials
-from diffsv.scoring import SCORING_RECORD, embedding_table, load_embeddings, load_mean, score_trials, write_scores
-from diffsv.utils.fileio import atomic_open
-
-
-def write_record(args: argparse.Namespace) -> None:
-    """scoring.json beside each output: how the scores were normalised (``diffsv.load_model`` reads it)."""
-    record = {
-        "mean": str(args.mean.resolve()) if args.mean else None,
-        "asnorm_cohort": str(args.asnorm_cohort.resolve()) if args.asnorm_cohort else None,
-        "asnorm_top_n": args.asnorm_top_n if args.asnorm_cohort else None,
-    }
-    for directory in {output.parent for output in args.output}:
-        with atomic_open(directory / SCORING_RECORD) as handle:
-            json.dump(record, handle, indent=2)
+from diffsv.scoring import (
+    embedding_table,
+    load_embeddings,
+    load_mean,
+    score_trials,
+    write_scores,
+    write_scoring_record,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             table = embedding_table(load_embeddings(embeddings), str(embeddings), mean)
             write_scores(output, trials, score_trials(trials, table, cohort, args.asnorm_top_n))
             print(f"score: wrote {len(trials)} scores to {output}{norm}")
-        write_record(args)
+        for directory in {output.parent for output in args.output}:
+            write_scoring_record(directory, args.mean, args.asnorm_cohort, args.asnorm_top_n)
     except (ValueError, OSError) as exc:
         print(f"score: {exc}", file=sys.stderr)
         return 1

@@ -28,6 +28,7 @@ from diffsv.data.audio import AudioError
 from diffsv.data.augment import Augmenter, NoisePool, NoisePools
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir
 from diffsv.data.speaker_crops import SpeakerCrops, split_validation_speakers
+from diffsv.experiment import Experiment
 from diffsv.models import DiffSV, count_parameters
 from diffsv.models.model_file import save_model_file
 from diffsv.training.checkpoint import (
@@ -66,62 +67,63 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def write_experiment_files(exp: Path, config: ExperimentConfig, speakers: list[str], model: DiffSV) -> None:
+def write_experiment_files(exp: Experiment, config: ExperimentConfig, speakers: list[str], model: DiffSV) -> None:
     """Config, speaker labels and model size: everything later stages need besides the weights.
 
     A second run into the same directory must use the same config, or resuming would mix two experiments.
     """
-    exp.mkdir(parents=True, exist_ok=True)
+    exp.root.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(to_dict(config), sort_keys=False)
-    stored = exp / "config.yaml"
+    stored = exp.config_file
     if stored.exists() and yaml.safe_load(stored.read_text()) != yaml.safe_load(text):
-        raise SetupError(f"{stored} holds a different configuration; use a new --exp or remove {exp}")
+        raise SetupError(f"{stored} holds a different configuration; use a new --exp or remove {exp.root}")
     with atomic_open(stored) as handle:
         handle.write(text)
-    with atomic_open(exp / "speakers.txt") as handle:
+    with atomic_open(exp.speakers_file) as handle:
         handle.writelines(f"{spk} {label}\n" for label, spk in enumerate(speakers))
     sizes = {
         name: count_parameters(getattr(model, name)) for name in ("frontend", "enhancer", "diffusion", "extractor")
     }
     sizes["total"] = count_parameters(model)
-    with atomic_open(exp / "model_size.json") as handle:
+    with atomic_open(exp.model_size_file) as handle:
         json.dump({"parameters": sizes, "speakers": len(speakers)}, handle, indent=1)
 
 
-def load_pretrained(objective: TrainingObjective, exp: Path, pretrain_epochs: int) -> str | None:
+def load_pretrained(objective: TrainingObjective, exp: Experiment, pretrain_epochs: int) -> str | None:
     """Initialise a joint run that has no checkpoint yet from the last pre-training epoch.
 
     A config with pre-training whose stage 3 has not finished is an error: training from scratch
     instead would silently give another experiment.
     """
-    if not pretrain_epochs or epoch_checkpoints(exp / "joint"):
+    if not pretrain_epochs or epoch_checkpoints(exp.phase_dir("joint")):
         return None
-    pretrained = epoch_checkpoints(exp / "pretrain")
+    pretrained = epoch_checkpoints(exp.phase_dir("pretrain"))
     if len(pretrained) < pretrain_epochs:
         raise SetupError(
-            f"{exp / 'pretrain'} has {len(pretrained)} of the config's {pretrain_epochs} pre-training epochs: "
+            f"{exp.phase_dir('pretrain')} has {len(pretrained)} of the config's {pretrain_epochs} pre-training epochs: "
             "run stage 3 (pre-training) first"
         )
     load_state_dict_strict(objective.model, load_checkpoint(pretrained[-1])["model"], str(pretrained[-1]))
     return str(pretrained[-1])
 
 
-def write_final_models(exp: Path, config: ExperimentConfig) -> list[str]:
+def write_final_models(exp: Experiment, config: ExperimentConfig) -> list[str]:
     """``best.pt``: the best epoch on validation; then ``final.pt``: mean of the last N epochs' weights.
 
     ``final.pt`` is written last, so that its presence means both are complete.
     """
-    directory = exp / "joint"
+    directory = exp.phase_dir("joint")
     written = []
     history_file = directory / "validation.json"
     history = json.loads(history_file.read_text()) if history_file.exists() else {}
     epoch = best_epoch(history, SELECTION_METRIC)
     if epoch is not None:
         state = load_checkpoint(directory / f"epoch_{epoch}.pt")
-        save_model_file(exp / "best.pt", state["model"], config.model, epoch=epoch, validation=history[str(epoch)])
+        best = exp.model_file("best")
+        save_model_file(best, state["model"], config.model, epoch=epoch, validation=history[str(epoch)])
         written.append(f"best.pt (epoch {epoch}, {SELECTION_METRIC} {history[str(epoch)][SELECTION_METRIC]:.4f})")
     last = last_epochs(directory, config.training.average_last)
-    save_model_file(exp / "final.pt", average_model_states(last), config.model, averaged=[p.name for p in last])
+    save_model_file(exp.model_file("final"), average_model_states(last), config.model, averaged=[p.name for p in last])
     written.append(f"final.pt (average of {', '.join(p.name for p in last)})")
     return written
 
@@ -159,12 +161,13 @@ def run(args: argparse.Namespace) -> int:
         model_config.diffusion.t_epsilon,
     )
     torch.manual_seed(config.training.seed)
+    exp = Experiment(args.exp)
     model = DiffSV(model_config)
     objective = TrainingObjective(model, len(split.speakers), config.loss)
     if context.is_main:
         remove_stale_temporaries(args.exp)
-        write_experiment_files(args.exp, config, split.speakers, model)
-    source = load_pretrained(objective, args.exp, config.training.pretrain_epochs) if args.phase == "joint" else None
+        write_experiment_files(exp, config, split.speakers, model)
+    source = load_pretrained(objective, exp, config.training.pretrain_epochs) if args.phase == "joint" else None
     validator = None
     if split.validation_utts and context.is_main:
         validator = SpeakerValidator(
@@ -191,8 +194,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"train: {args.exp}/{args.phase} stopped after epoch {trainer.epoch} of {trainer.epochs} (--until-epoch)")
         return 0
     if args.phase == "joint" and context.is_main:
-        if trained or not (args.exp / "final.pt").exists():
-            for line in write_final_models(args.exp, config):
+        if trained or not exp.model_file("final").exists():
+            for line in write_final_models(exp, config):
                 print(f"train: wrote {args.exp}/{line}")
         else:
             print(f"train: {args.exp} has finished training; final.pt and best.pt are left as they are")

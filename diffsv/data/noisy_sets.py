@@ -82,7 +82,7 @@ def noisy_data_dirs(
     audio_dir: Path,
     audio_format: str,
 ) -> Mapping[str, DataDir]:
-    """``test_<condition>_<snr>`` directories: the test set's ids, speakers, lengths and trials, new audio.
+    """``{<condition>_<snr>: data directory}``: the test set's ids, speakers, lengths and trials, new audio.
 
     Raises FileNotFoundError naming the first missing file when the mixing jobs did not all finish.
     """
@@ -95,7 +95,7 @@ def noisy_data_dirs(
                 if not path.exists():
                     raise FileNotFoundError(f"{path}: missing; re-run stage 2 to finish the noisy copies")
                 wav_scp[utt] = str(path)
-            dirs[f"test_{set_name(condition, snr)}"] = DataDir(
+            dirs[set_name(condition, snr)] = DataDir(
                 wav_scp=wav_scp,
                 utt2spk=dict(test.utt2spk),
                 utt2dur=None if test.utt2dur is None else dict(test.utt2dur),

@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from diffsv.config import to_dict
+from diffsv.experiment import Experiment
 from diffsv.training.checkpoint import (
     epoch_checkpoints,
     load_checkpoint,
@@ -99,7 +100,7 @@ class Trainer:
         self.config = config
         self.phase = phase
         self.context = context = context or ProcessContext()
-        self.directory = Path(exp_dir) / phase
+        self.directory = Experiment(exp_dir).phase_dir(phase)
         self.validator = validator
         self.epochs = config.training.epochs if phase == "joint" else config.training.pretrain_epochs
         self.objective = objective.to(context.device)

@@ -150,7 +150,7 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   for d in test musan_noise_test musan_speech_test musan_music_test nonspeech; do need "$data/$d/wav.scp" 1; done
   noisy_args=(--test-data "$data/test" --noise-data "$data/musan_noise_test" --babble-data "$data/musan_speech_test"
               --music-data "$data/musan_music_test" --nonspeech-data "$data/nonspeech" --audio-dir "$noisy_audio"
-              --out-data "$data" --snrs "$snrs" --seed "$noisy_seed" --audio-format "$noisy_format")
+              --out-data "$data" --snrs="$snrs" --seed "$noisy_seed" --audio-format "$noisy_format")
   split_list "$data/test/wav.scp" "$nj" "$data/test/split$nj"
   follow "$exp/log/noisy_test.1.log" $train_cmd JOB=1:"$jobs" "$exp/log/noisy_test.JOB.log" \
     python -m diffsv.bin.make_noisy_sets mix --utterances "$data/test/split$nj/wav.JOB.scp" "${noisy_args[@]}"
@@ -185,75 +185,14 @@ done
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   echo "$0: stage 5: embeddings, scores and metrics of $expdir/$model.pt"
   need "$expdir/$model.pt" 4
-  need "$data/test/wav.scp" 1
-  compgen -G "$data/test_*/trials" > /dev/null || echo "$0: no noisy test sets in $data (stage 2 makes them): scoring clean only"
-  # embed NAME DATA_DIR LIST OUT [DATA_DIR LIST OUT ...]: embeddings of the utterances in each LIST (of
-  # DATA_DIR) in OUT/xvector.scp, by one array of at most $nj jobs that each load the model once; logs
-  # $expdir/log/embed_NAME.JOB.log. An OUT whose xvector.scp holds LIST's utterances, made by this model file
-  # with this protocol and sampler (its embedding.json says), is skipped; any other is embedded again.
-  embed() {
-    local name=$1 all=("${@:2}") check=() sets=() args=() stale i n lines
-    jobs=$nj
-    for ((i = 0; i < ${#all[@]}; i += 3)); do
-      check+=(--data "${all[i]}" --utterances "${all[i + 1]}" --output-dir "${all[i + 2]}")
-    done
-    stale=$(python -m diffsv.bin.extract_embeddings --model "$expdir/$model.pt" "${check[@]}" --list-stale \
-              --segments "$segments" --segment-samples "$segment_samples" "${sampler_args[@]}")
-    for n in $stale; do
-      i=$(( (n - 1) * 3 ))
-      sets+=("${all[i]}" "${all[i + 1]}" "${all[i + 2]}")
-      rm -f "${all[i + 2]}/xvector.scp"
-      lines=$(wc -l < "${all[i + 1]}")
-      [ "$lines" -lt "$jobs" ] && jobs=$lines
-    done
-    [ ${#sets[@]} -gt 0 ] || return 0
-    for ((i = 0; i < ${#sets[@]}; i += 3)); do
-      split_list "${sets[i + 1]}" "$jobs" "${sets[i + 2]}/split$jobs"
-      args+=(--data "${sets[i]}" --output-dir "${sets[i + 2]}" --utterances "${sets[i + 2]}/split$jobs/wav.JOB.scp")
-    done
-    follow "$expdir/log/embed_$name.1.log" \
-      $decode_cmd JOB=1:"$jobs" "$expdir/log/embed_$name.JOB.log" \
-        python -m diffsv.bin.extract_embeddings --model "$expdir/$model.pt" "${args[@]}" --job JOB --threads 1 \
-          --segments "$segments" --segment-samples "$segment_samples" "${sampler_args[@]}"
-    for ((i = 0; i < ${#sets[@]}; i += 3)); do
-      for n in $(seq "$jobs"); do cat "${sets[i + 2]}/xvector.$n.scp"; done | sort > "${sets[i + 2]}/xvector.scp.tmp"
-      mv "${sets[i + 2]}/xvector.scp.tmp" "${sets[i + 2]}/xvector.scp"
-    done
-  }
-  norm_args=()
-  case "$score_norm" in
-    none) ;;
-    mean|asnorm)
-      cohort=$expdir/embeddings/cohort
-      mkdir -p "$cohort"
-      need "$data/train/wav.scp" 1
-      utils/subset_scp.pl "$cohort_utts" "$data/train/wav.scp" > "$cohort/wav.scp.tmp"
-      mv "$cohort/wav.scp.tmp" "$cohort/wav.scp"
-      embed cohort "$data/train" "$cohort/wav.scp" "$cohort"
-      python -m diffsv.bin.compute_mean "$cohort/xvector.scp" "$cohort/mean.npy"
-      norm_args=(--mean "$cohort/mean.npy")
-      [ "$score_norm" = asnorm ] && norm_args+=(--asnorm-cohort "$cohort/xvector.scp" --asnorm-top-n "$asnorm_top_n") ;;
-    *) echo "$0: --score-norm must be none, mean or asnorm, not '$score_norm'" >&2; exit 1 ;;
-  esac
-  sets=(test)
-  for d in "$data"/test_*/ "$data"/voices_dev/ "$data"/voices_eval/; do
-    [ -f "$d/trials" ] && sets+=("$(basename "$d")")
-  done
-  embed_sets=() score_args=()
-  for set in "${sets[@]}"; do
-    embed_sets+=("$data/$set" "$data/$set/wav.scp" "$expdir/embeddings/$set")
-    condition=${set#test_}; [ "$set" = test ] && condition=clean
-    score_args+=(--trials "$data/$set/trials" --embeddings "$expdir/embeddings/$set/xvector.scp"
-                 --output "$expdir/scores/$condition.score")
-  done
-  embed test "${embed_sets[@]}"
-  mkdir -p "$expdir/scores"
-  python -m diffsv.bin.score "${score_args[@]}" "${norm_args[@]}"
+  jobs=$(python -m diffsv.bin.evaluate plan --exp "$expdir" --data "$data" --model "$model" --nj "$nj" \
+           --segments "$segments" --segment-samples "$segment_samples" "${sampler_args[@]}" \
+           --score-norm "$score_norm" --cohort-utts "$cohort_utts" --asnorm-top-n "$asnorm_top_n")
+  [ "$jobs" -eq 0 ] || follow "$expdir/log/embed.1.log" $decode_cmd JOB=1:"$jobs" "$expdir/log/embed.JOB.log" \
+    python -m diffsv.bin.evaluate embed --exp "$expdir" --job JOB --threads 1
   results_args=(); [ -z "$compare" ] || results_args=(--compare "$compare")
   [ "$show_paper" = true ] || results_args+=(--no-paper)
-  python -m diffsv.bin.make_results --exp "$expdir" --trials "$data/test/trials" \
-    --trials-for "voices_dev=$data/voices_dev/trials" --trials-for "voices_eval=$data/voices_eval/trials" \
-    "${results_args[@]}"
+  python -m diffsv.bin.evaluate finish --exp "$expdir" "${results_args[@]}"
   cat "$expdir/RESULTS.md"
 fi
 
