@@ -46,15 +46,19 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def write_eval_sets(data_root: Path, writer: str, sets: Sequence[EvalSet]) -> None:
-    """Replace ``writer``'s entries in ``data_root``'s manifest with ``sets`` (atomically)."""
+    """Replace ``writer``'s entries in ``data_root``'s manifest with ``sets`` (atomically; not at all when
+    they are already those)."""
     path = data_root / MANIFEST
     entries = _read(path) if path.exists() else {}
     entries[writer] = [
         {"condition": s.condition, "data": _relative(s.data, data_root), "trials": _relative(s.trials, data_root)}
         for s in sets
     ]
+    text = json.dumps(entries, indent=1)
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return  # unchanged: a re-run writes nothing
     with atomic_open(path) as handle:
-        json.dump(entries, handle, indent=1)
+        handle.write(text)
 
 
 def _read(path: Path) -> dict[str, list[dict[str, str]]]:
