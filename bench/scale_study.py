@@ -40,7 +40,7 @@ from diffsv.data.eval_sets import EvalSetsError, read_eval_sets
 from diffsv.data.kaldi_dir import read_data_dir, read_trials
 from diffsv.metrics import cluster_bootstrap, eer, percentile_interval
 from diffsv.models.model_file import save_model_file
-from diffsv.protocol import CLEAN, NOISE_TYPES, SNRS, TEST_NOISES
+from diffsv.protocol import CLEAN, NOISE_TYPES, SNRS, TEST_NOISES, TRAINING_POOLS
 from diffsv.results import ConditionScores, find_score_files, load_conditions
 from diffsv.training.checkpoint import average_model_states, epoch_checkpoints, last_epochs
 from diffsv.training.config import ExperimentConfig
@@ -60,12 +60,6 @@ OUT_OF_DOMAIN = tuple(f"{noise.name}_{snr}" for noise in TEST_NOISES if noise.ou
 PANELS = {"clean": (CLEAN,), "in-domain noisy": IN_DOMAIN, "out-of-domain noisy": OUT_OF_DOMAIN}
 #: The demo table's "avg": clean with babble, music and noise (the paper's headline average).
 AVERAGE = (CLEAN, *IN_DOMAIN)
-TRAIN_POOLS = {
-    "--noise-data": "musan_noise_train",
-    "--babble-data": "musan_speech_train",
-    "--music-data": "musan_music_train",
-    "--rir-data": "rirs",
-}
 
 log = logging.getLogger("scale_study")
 
@@ -172,8 +166,8 @@ class Study:
         config = self.write_config(run)
         command = [sys.executable, "-m", "diffsv.bin.train", "--config", str(config), "--exp", str(exp)]
         command += ["--train-data", str(self.data / "train"), "--no-progress"]
-        for option, directory in TRAIN_POOLS.items():
-            command += [option, str(self.data / directory)]
+        for kind, directory in TRAINING_POOLS.items():
+            command += [f"--{kind}-data", str(self.data / directory)]
         if run.overrides.get("training.pretrain_epochs"):
             self._call([*command, "--phase", "pretrain"], self.run_dir(run) / "log" / "train_pretrain.log")
         joint = [*command, "--phase", "joint", "--until-epoch", str(point)]

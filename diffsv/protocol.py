@@ -37,6 +37,15 @@ TEST_NOISES = (
     TestNoise("nonspeech", "nonspeech", out_of_domain=True),
 )
 NOISE_TYPES = tuple(noise.name for noise in TEST_NOISES)
+#: The training noise pools, by the augmentation kind that draws from each (``augmentation.kinds``; the
+#: kind ``babble_music`` mixes two of them), and their data directories. Training and test name a noise
+#: alike: babble is MUSAN speech, reverb the simulated RIRs.
+TRAINING_POOLS = {
+    "noise": "musan_noise_train",
+    "babble": "musan_speech_train",
+    "music": "musan_music_train",
+    "reverb": "rirs",
+}
 VOICES = ("voices_dev", "voices_eval")
 NOISY = tuple(f"{noise}_{snr}" for noise in NOISE_TYPES for snr in SNRS)
 CONDITIONS = (CLEAN, *NOISY, *VOICES)

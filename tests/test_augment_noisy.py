@@ -76,7 +76,7 @@ def test_augmenter_is_a_function_of_its_generator(tmp_path: Path) -> None:
         noise=pool(tmp_path, "noise", 2, 3.0),
         babble=pool(tmp_path, "babble", 6, 3.0),
         music=pool(tmp_path, "music", 2, 6.0),
-        rirs=pool(tmp_path, "rir", 2, 0.3),
+        reverb=pool(tmp_path, "rir", 2, 0.3),
     )
     clean = (0.1 * np.random.default_rng(2).standard_normal(SR)).astype(np.float32)
     for kind in ("reverb", "babble", "music", "noise", "babble_music"):

@@ -43,7 +43,7 @@ def pools(tmp_path: Path) -> NoisePools:
         noise=pool(tmp_path, "noise", 2, 3.0),
         babble=pool(tmp_path, "babble", 7, 3.0),
         music=pool(tmp_path, "music", 2, 6.0),
-        rirs=pool(tmp_path, "rir", 2, 0.3),
+        reverb=pool(tmp_path, "rir", 2, 0.3),
     )
 
 

@@ -366,7 +366,7 @@ def test_killed_training_resumes_from_its_last_checkpoint(recipe: dict[str, Path
             str(VENV_BIN / "python"), "-m", "diffsv.bin.train", "--phase", "joint", "--config", str(config),
             "--exp", str(exp_dir), "--train-data", str(data / "train"), "--noise-data", str(data / "musan_noise_train"),
             "--babble-data", str(data / "musan_speech_train"), "--music-data", str(data / "musan_music_train"),
-            "--rir-data", str(data / "rirs"), "--no-progress",
+            "--reverb-data", str(data / "rirs"), "--no-progress",
         ]  # fmt: skip
 
     process = subprocess.Popen(command(exp), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -429,7 +429,7 @@ def test_baseline_cannot_be_pretrained(recipe: dict[str, Path], tmp_path: Path) 
             str(data / "musan_speech_train"),
             "--music-data",
             str(data / "musan_music_train"),
-            "--rir-data",
+            "--reverb-data",
             str(data / "rirs"),
         ],  # fmt: skip
         env=env(),

@@ -2,7 +2,7 @@
 
     python -m diffsv.bin.train --config conf/diffsv.yaml --phase joint --exp exp/diffsv \
         --train-data data/train --noise-data data/musan_noise_train --babble-data data/musan_speech_train \
-        --music-data data/musan_music_train --rir-data data/rirs
+        --music-data data/musan_music_train --reverb-data data/rirs
 
 Phase ``pretrain`` trains the enhancer and score network on (noisy, clean) pairs for
 ``training.pretrain_epochs`` epochs (0: nothing to do, the paper's from-scratch joint training).
@@ -31,6 +31,7 @@ from diffsv.data.speaker_crops import SpeakerCrops, split_validation_speakers
 from diffsv.experiment import Experiment
 from diffsv.models import DiffSV, count_parameters
 from diffsv.models.model_file import save_model_file
+from diffsv.protocol import TRAINING_POOLS
 from diffsv.training.checkpoint import (
     average_model_states,
     best_epoch,
@@ -57,8 +58,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--phase", choices=("pretrain", "joint"), required=True)
     parser.add_argument("--exp", type=Path, required=True, help="experiment directory")
     parser.add_argument("--train-data", type=Path, required=True)
-    for kind in ("noise", "babble", "music", "rir"):
-        parser.add_argument(f"--{kind}-data", type=Path, required=True, help=f"data directory of the {kind} pool")
+    for kind, source in TRAINING_POOLS.items():
+        parser.add_argument(f"--{kind}-data", type=Path, required=True, help=f"the {kind} pool (data/{source})")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bars (batch jobs)")
     parser.add_argument(
@@ -143,12 +144,8 @@ def run(args: argparse.Namespace) -> int:
     split = split_validation_speakers(
         train.utt2spk, config.data.validation_speakers, config.data.validation_utterances, config.training.seed
     )
-    pools = NoisePools(
-        *(
-            NoisePool(read_data_dir(path), path.name, sample_rate)
-            for path in (args.noise_data, args.babble_data, args.music_data, args.rir_data)
-        )
-    )
+    paths = {kind: getattr(args, f"{kind}_data") for kind in TRAINING_POOLS}
+    pools = NoisePools(**{kind: NoisePool(read_data_dir(path), path.name, sample_rate) for kind, path in paths.items()})
     augmenter = Augmenter(config.augmentation, pools, sample_rate)
     dataset = SpeakerCrops(
         train,

@@ -150,12 +150,13 @@ class AugmentationConfig:
 
 @dataclass
 class NoisePools:
-    """The training noise sources: MUSAN train split (noise, speech for babble, music) and RIRs."""
+    """The training noise sources, named as ``diffsv.protocol.TRAINING_POOLS`` names them: MUSAN's train split
+    (noise, speech for babble, music) and the RIRs for reverberation."""
 
     noise: NoisePool
     babble: NoisePool
     music: NoisePool
-    rirs: NoisePool
+    reverb: NoisePool
 
 
 class Augmenter:
@@ -192,7 +193,7 @@ class Augmenter:
         + music is 3-6 speech files and a music file, averaged with equal weights)."""
         pools, length = self.pools, speech.shape[0]
         if kind == "reverb":
-            return reverberate(speech, pools.rirs.draw_raw(rng))
+            return reverberate(speech, pools.reverb.draw_raw(rng))
         noises: list[np.ndarray] = []
         if kind in ("babble", "babble_music"):
             low, high = self.config.babble_speakers

@@ -158,7 +158,7 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
 fi
 
 train_args=(--config "$config" --exp "$expdir" --train-data "$data/train" --noise-data "$data/musan_noise_train"
-            --babble-data "$data/musan_speech_train" --music-data "$data/musan_music_train" --rir-data "$data/rirs")
+            --babble-data "$data/musan_speech_train" --music-data "$data/musan_music_train" --reverb-data "$data/rirs")
 # Training is one job of $cuda_cmd (or $train_cmd on the CPU). With several GPUs or nodes the job runs
 # utils/torchrun.sh, which in a multi-node Slurm allocation starts one torchrun per node (srun).
 if [ "$ngpu" -gt 1 ] || [ "$num_nodes" -gt 1 ]; then
