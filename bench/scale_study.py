@@ -3,7 +3,7 @@
     tools/venv/bin/python bench/scale_study.py [--workdir bench/out/scale_study] [--groups main,seeds,variants]
     tools/venv/bin/python bench/scale_study.py --report-only      # the table and figures from what is done
 
-Each run trains one of the demo's configs (``egs/mini_diffsv/conf/mini_<system>.yaml``) on the full mini
+Each run trains one of the demo's configs (``egs/mini_diffsv/conf/<system>.yaml``) on the full mini
 corpus with the paper's schedule shape scaled to 160 epochs (320 -> 160: a half-epoch warm-up, a first
 cycle of 20 epochs, each next cycle's cosine part 1.5x longer), and evaluates it at a series of lengths.
 The model at a length is what stage 4 would give for a run of that length: the average of the last
@@ -140,7 +140,7 @@ class Study:
     def write_config(self, run: Run) -> Path:
         """The run's config: the demo's, the scaled schedule, the run's length and its overrides; checked on
         load like any config. A plan changed under an existing run is an error, not a silent mix."""
-        config = yaml.safe_load((RECIPE / "conf" / f"mini_{run.system}.yaml").read_text())
+        config = yaml.safe_load((RECIPE / "conf" / f"{run.system}.yaml").read_text())
         settings = {**SCHEDULE, "training.epochs": max(run.points), **run.overrides}
         for key, value in settings.items():
             *parents, leaf = key.split(".")
@@ -191,7 +191,7 @@ class Study:
         if results.exists() and results.stat().st_mtime >= model.stat().st_mtime:
             return
         options = ["--stage", "5", "--stop-stage", "5", "--exp", str(model.parent.parent)]
-        options += ["--systems", model.parent.name]
+        options += ["--config", str(self.run_dir(run) / "config.yaml"), "--tag", model.parent.name]
         self._recipe(options, self.run_dir(run) / "log" / f"stage5_{model.parent.name}.log")
 
     def _recipe(self, options: list[str], log_file: Path) -> None:

@@ -79,8 +79,8 @@ def test_extractor_keys_are_checked_against_the_chosen_type(tmp_path: Path) -> N
     [
         ("voxceleb_diffsv/conf/diffsv_ecapa.yaml", "diffsv", 512),
         ("voxceleb_diffsv/conf/baseline_ecapa.yaml", "baseline", 512),
-        ("mini_diffsv/conf/mini_diffsv_ecapa.yaml", "diffsv", None),
-        ("mini_diffsv/conf/mini_baseline_ecapa.yaml", "baseline", None),
+        ("mini_diffsv/conf/diffsv_ecapa.yaml", "diffsv", None),
+        ("mini_diffsv/conf/baseline_ecapa.yaml", "baseline", None),
     ],
 )
 def test_shipped_ecapa_configs_load(config: str, architecture: str, channels: int | None) -> None:

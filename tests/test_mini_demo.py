@@ -49,8 +49,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     conf = root / "conf"
     conf.mkdir()
     for system in SYSTEMS:
-        config = yaml.safe_load((RECIPE / "conf" / f"mini_{system}.yaml").read_text())
-        (conf / f"mini_{system}.yaml").write_text(yaml.safe_dump(shrink(config)))
+        config = yaml.safe_load((RECIPE / "conf" / f"{system}.yaml").read_text())
+        (conf / f"{system}.yaml").write_text(yaml.safe_dump(shrink(config)))
     command = ["bash", "run.sh", "--scale", "small", "--conf-dir", str(conf), "--downloads", str(root / "downloads")]
     command += ["--data", str(root / "data"), "--exp", str(root / "exp"), "--segment-samples", "16000"]
     env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}", OMP_NUM_THREADS="1")
