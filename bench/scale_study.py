@@ -40,7 +40,7 @@ from diffsv.data.eval_sets import EvalSetsError, read_eval_sets
 from diffsv.data.kaldi_dir import read_data_dir, read_trials
 from diffsv.metrics import cluster_bootstrap, eer, percentile_interval
 from diffsv.models.model_file import save_model_file
-from diffsv.protocol import CLEAN, NOISE_TYPES, SNRS, TEST_NOISES, TRAINING_POOLS
+from diffsv.protocol import CLEAN, NOISE_TYPES, SNRS, TEST_NOISES
 from diffsv.results import ConditionScores, find_score_files, load_conditions
 from diffsv.training.checkpoint import average_model_states, epoch_checkpoints, last_epochs
 from diffsv.training.config import ExperimentConfig
@@ -165,9 +165,7 @@ class Study:
             return
         config = self.write_config(run)
         command = [sys.executable, "-m", "diffsv.bin.train", "--config", str(config), "--exp", str(exp)]
-        command += ["--train-data", str(self.data / "train"), "--no-progress"]
-        for kind, directory in TRAINING_POOLS.items():
-            command += [f"--{kind}-data", str(self.data / directory)]
+        command += ["--train-data", str(self.data / "train"), "--pools", str(self.data), "--no-progress"]
         if run.overrides.get("training.pretrain_epochs"):
             self._call([*command, "--phase", "pretrain"], self.run_dir(run) / "log" / "train_pretrain.log")
         joint = [*command, "--phase", "joint", "--until-epoch", str(point)]

@@ -10,6 +10,7 @@ import pytest
 import soundfile
 from corpus_trees import write_wav
 
+from diffsv.config import ConfigError
 from diffsv.data.augment import (
     AugmentationConfig,
     Augmenter,
@@ -122,6 +123,13 @@ def test_noisy_copies_do_not_depend_on_the_job_split(tmp_path: Path) -> None:
     noisy, rate = soundfile.read(one / f"noise_10/{utts[0]}.flac", dtype="float32")
     assert rate == SR and noisy.shape == speech.shape
     assert power_ratio_db(speech, noisy - speech) == pytest.approx(10.0, abs=0.1)  # 16-bit FLAC included
+
+
+def test_a_noise_kind_whose_pool_was_not_prepared_is_a_config_error(tmp_path: Path) -> None:
+    reverb_only = NoisePools(reverb=pool(tmp_path, "rir", 2, 0.3))
+    Augmenter(AugmentationConfig(kinds=["reverb"]), reverb_only, SR)  # MUSAN is not needed for this
+    with pytest.raises(ConfigError, match=r"'babble_music' needs the babble pool \(data/musan_speech_train\)"):
+        Augmenter(AugmentationConfig(kinds=["reverb", "babble_music"]), reverb_only, SR)
 
 
 def test_noisy_data_dirs_keep_ids_and_need_every_file(tmp_path: Path) -> None:

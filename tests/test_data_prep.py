@@ -14,6 +14,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import kaldiio
 import numpy as np
 import pytest
 import soundfile
+import yaml
 from corpus_trees import (
     MusanTree,
     VoicesTree,
@@ -33,7 +35,9 @@ from corpus_trees import (
     write_wav,
 )
 from interruption import interrupt
+from training_helpers import tiny_experiment
 
+from diffsv.config import to_dict
 from diffsv.data.audio import AudioError, read_audio
 from diffsv.data.audio_info import probe_many
 from diffsv.data.corpora.voxceleb1 import scan_voxceleb1
@@ -315,6 +319,33 @@ def test_stage0_names_a_missing_corpus_and_where_to_get_it(corpora: Corpora, tmp
     assert "https://www.openslr.org/17/" in result.stderr
     assert "VOiCES: not given (optional" in result.stdout
     assert "VoxCeleb1: found" in result.stdout  # the other corpora are still reported
+
+
+def test_without_the_optional_corpora_each_stage_says_what_it_leaves_out(corpora: Corpora, tmp_path: Path) -> None:
+    options = corpora.options(musan_root="", nonspeech_root="", voices_root=None, data=str(tmp_path / "data"))
+    options += ["--exp", str(tmp_path / "exp")]
+    result = run_recipe("--stage", "0", "--stop-stage", "2", *options)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (
+        "MUSAN: not given (optional): no babble, music or noise test conditions, and training cannot use"
+        in result.stdout
+    )
+    assert "Nonspeech100: not given (optional): no nonspeech (out-of-domain) test conditions" in result.stdout
+    data = tmp_path / "data"
+    assert not list(data.glob("musan_*")) and not (data / "nonspeech").exists() and (data / "rirs").is_dir()
+    assert f"no {data / 'musan_speech_test'} (its corpus was not prepared): no babble_<snr> test sets" in result.stdout
+    assert [s.condition for s in read_eval_sets(data)] == ["clean"] and not list(data.glob("test_*"))
+    config = tmp_path / "tiny.yaml"
+    experiment = tiny_experiment(epochs=1)
+    experiment.data.validation_speakers = 0
+    config.write_text(yaml.safe_dump(to_dict(experiment)))
+    command = [sys.executable, "-m", "diffsv.bin.train", "--phase", "joint", "--config", str(config)]
+    command += ["--exp", str(tmp_path / "exp" / "tiny"), "--train-data", str(data / "train"), "--pools", str(data)]
+    training = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert training.returncode == 1 and "Traceback" not in training.stderr
+    assert "augmentation.kinds: 'babble' needs the babble pool (data/musan_speech_train), which was not prepared" in (
+        training.stderr
+    )
 
 
 def test_stage0_names_a_missing_trial_list(corpora: Corpora, tmp_path: Path) -> None:

@@ -364,9 +364,7 @@ def test_killed_training_resumes_from_its_last_checkpoint(recipe: dict[str, Path
     def command(exp_dir: Path) -> list[str]:
         return [
             str(VENV_BIN / "python"), "-m", "diffsv.bin.train", "--phase", "joint", "--config", str(config),
-            "--exp", str(exp_dir), "--train-data", str(data / "train"), "--noise-data", str(data / "musan_noise_train"),
-            "--babble-data", str(data / "musan_speech_train"), "--music-data", str(data / "musan_music_train"),
-            "--reverb-data", str(data / "rirs"), "--no-progress",
+            "--exp", str(exp_dir), "--train-data", str(data / "train"), "--pools", str(data), "--no-progress",
         ]  # fmt: skip
 
     process = subprocess.Popen(command(exp), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -423,14 +421,8 @@ def test_baseline_cannot_be_pretrained(recipe: dict[str, Path], tmp_path: Path) 
             str(tmp_path / "exp"),
             "--train-data",
             str(data / "train"),
-            "--noise-data",
-            str(data / "musan_noise_train"),
-            "--babble-data",
-            str(data / "musan_speech_train"),
-            "--music-data",
-            str(data / "musan_music_train"),
-            "--reverb-data",
-            str(data / "rirs"),
+            "--pools",
+            str(data),
         ],  # fmt: skip
         env=env(),
         capture_output=True,

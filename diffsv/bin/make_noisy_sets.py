@@ -1,16 +1,17 @@
-"""Recipe stage 2: noisy copies of a test set, in parallel jobs, then their data directories.
+"""Recipe stage 2: noisy copies of the test set, in parallel jobs, then their data directories.
 
     # one job of N (run.pl JOB=1:N ...): mix the utterances listed in a split of wav.scp
-    python -m diffsv.bin.make_noisy_sets mix --utterances data/test/split4/wav.2.scp [common options]
+    python -m diffsv.bin.make_noisy_sets mix --data data --utterances data/test/split4/wav.2.scp [options]
     # after all jobs: write data/test_<condition>_<snr> for every condition and SNR
-    python -m diffsv.bin.make_noisy_sets data-dirs [common options]
+    python -m diffsv.bin.make_noisy_sets data-dirs --data data [options]
 
-Common options: --test-data data/test --noise-data data/musan_noise_test --babble-data
-data/musan_speech_test --music-data data/musan_music_test --nonspeech-data data/nonspeech
---audio-dir DIR --out-data data [--snrs=0,5,10,15,20] [--seed N] [--audio-format flac|wav].
-``data-dirs`` lists the sets it wrote in ``<out-data>/eval_sets.json``, replacing the ones an earlier
-run listed, so stage 5 scores exactly these. SNRs are integers in dB, separated by commas or spaces
-(``--snrs="-5 0 5"``: a value starting with "-" needs the ``=``).
+Options: --audio-dir DIR [--snrs=0,5,10,15,20] [--conditions babble,music,...] [--seed N]
+[--audio-format flac|wav]. The test set is ``<data>/test``; each noise of ``diffsv.protocol.TEST_NOISES``
+comes from its data directory under ``<data>`` (``musan_speech_test`` for babble, ...), and a noise whose
+directory stage 1 did not make (its corpus was not given) is left out, saying so. ``data-dirs`` lists the
+sets it wrote in ``<data>/eval_sets.json``, replacing the ones an earlier run listed, so stage 5 scores
+exactly these. SNRs are integers in dB, separated by commas or spaces (``--snrs="-5 0 5"``: a value
+starting with "-" needs the ``=``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from diffsv.data.augment import NoisePool
 from diffsv.data.eval_sets import EvalSet, write_eval_sets
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir, read_wav_scp
 from diffsv.data.noisy_sets import NoiseCondition, mix_utterances, noisy_data_dirs
-from diffsv.protocol import SNRS, TEST_NOISES, noisy_set_name
+from diffsv.protocol import CLEAN_SET, SNRS, TEST_NOISES, noisy_set_name
 from diffsv.utils.fileio import remove_stale_temporaries
 
 #: The protocol's test noises by name; ``--<name>-data`` gives each one's data directory.
@@ -48,19 +49,16 @@ def snr_list(text: str) -> list[int]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--test-data", type=Path, required=True)
-    for name in CONDITIONS:
-        common.add_argument(f"--{name}-data", type=Path, required=True)
+    common.add_argument("--data", type=Path, required=True, help="the recipe's data directory")
     common.add_argument("--audio-dir", type=Path, required=True, help="where the noisy audio files go")
-    common.add_argument("--out-data", type=Path, required=True, help="parent of the test_<cond>_<snr> dirs")
     common.add_argument("--snrs", type=snr_list, default=",".join(map(str, SNRS)), help="SNRs in dB [%(default)s]")
-    common.add_argument("--conditions", default=",".join(CONDITIONS))
+    common.add_argument("--conditions", default=",".join(CONDITIONS), help="noises to add [%(default)s]")
     common.add_argument("--seed", type=int, default=3)
     common.add_argument("--audio-format", choices=sorted(AUDIO_FORMATS), default="flac")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     mix = commands.add_parser("mix", parents=[common], help="mix one job's utterances")
-    mix.add_argument("--utterances", type=Path, help="wav.scp subset to mix (default: all of --test-data)")
+    mix.add_argument("--utterances", type=Path, help="wav.scp subset to mix (default: all of the test set)")
     commands.add_parser("data-dirs", parents=[common], help="write the noisy data directories")
     args = parser.parse_args(argv)
     args.conditions = args.conditions.split(",")
@@ -70,15 +68,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def available_noises(args: argparse.Namespace) -> list[str]:
+    """The asked-for noises whose source data directory exists; the others are named and left out."""
+    present = []
+    for name in args.conditions:
+        source = args.data / CONDITIONS[name].source
+        if (source / "wav.scp").is_file():
+            present.append(name)
+        else:
+            print(f"make_noisy_sets: no {source} (its corpus was not prepared): no {name}_<snr> test sets")
+    return present
+
+
 def mix(args: argparse.Namespace) -> None:
-    test = read_data_dir(args.test_data)
+    test_dir = args.data / CLEAN_SET
+    test = read_data_dir(test_dir)
     utts = list(read_wav_scp(args.utterances)) if args.utterances else list(test.utt2spk)
     unknown = [utt for utt in utts if utt not in test.utt2spk]
     if unknown:
-        raise DataDirError(f"{args.utterances}: '{unknown[0]}' is not in {args.test_data}/utt2spk")
+        raise DataDirError(f"{args.utterances}: '{unknown[0]}' is not in {test_dir}/utt2spk")
     conditions = []
-    for name in args.conditions:
-        directory = getattr(args, f"{name}_data")
+    for name in available_noises(args):
+        directory = args.data / CONDITIONS[name].source
         pool = NoisePool(read_data_dir(directory), directory.name, SAMPLE_RATE)
         conditions.append(NoiseCondition(name, pool, CONDITIONS[name].files))
     remove_stale_temporaries(args.audio_dir)
@@ -95,15 +106,16 @@ def mix(args: argparse.Namespace) -> None:
 
 
 def data_dirs(args: argparse.Namespace) -> None:
-    test = read_data_dir(args.test_data)
-    dirs = noisy_data_dirs(test, args.conditions, args.snrs, args.audio_dir, args.audio_format)
+    test_dir = args.data / CLEAN_SET
+    test = read_data_dir(test_dir)
+    dirs = noisy_data_dirs(test, available_noises(args), args.snrs, args.audio_dir, args.audio_format)
     sets = []
     for condition, data in dirs.items():
-        directory = args.out_data / noisy_set_name(condition)
+        directory = args.data / noisy_set_name(condition)
         data.write(directory)
-        sets.append(EvalSet(condition, directory, args.test_data / "trials"))  # the copies keep its trials
-    write_eval_sets(args.out_data, "make_noisy_sets", sets)
-    print(f"make_noisy_sets: wrote {len(dirs)} data directories test_<condition>_<snr> in {args.out_data}")
+        sets.append(EvalSet(condition, directory, test_dir / "trials"))  # the copies keep its trials
+    write_eval_sets(args.data, "make_noisy_sets", sets)
+    print(f"make_noisy_sets: wrote {len(dirs)} data directories test_<condition>_<snr> in {args.data}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,8 +1,7 @@
 """Train one phase of an experiment (recipe stages 3 and 4), on one process or under torchrun.
 
     python -m diffsv.bin.train --config conf/diffsv.yaml --phase joint --exp exp/diffsv \
-        --train-data data/train --noise-data data/musan_noise_train --babble-data data/musan_speech_train \
-        --music-data data/musan_music_train --reverb-data data/rirs
+        --train-data data/train --pools data
 
 Phase ``pretrain`` trains the enhancer and score network on (noisy, clean) pairs for
 ``training.pretrain_epochs`` epochs (0: nothing to do, the paper's from-scratch joint training).
@@ -58,8 +57,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--phase", choices=("pretrain", "joint"), required=True)
     parser.add_argument("--exp", type=Path, required=True, help="experiment directory")
     parser.add_argument("--train-data", type=Path, required=True)
-    for kind, source in TRAINING_POOLS.items():
-        parser.add_argument(f"--{kind}-data", type=Path, required=True, help=f"the {kind} pool (data/{source})")
+    parser.add_argument(
+        "--pools",
+        type=Path,
+        required=True,
+        help="the data directory holding the training noise pools, those of diffsv.protocol.TRAINING_POOLS that "
+        f"stage 1 made ({', '.join(TRAINING_POOLS.values())})",
+    )
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bars (batch jobs)")
     parser.add_argument(
@@ -144,8 +148,10 @@ def run(args: argparse.Namespace) -> int:
     split = split_validation_speakers(
         train.utt2spk, config.data.validation_speakers, config.data.validation_utterances, config.training.seed
     )
-    paths = {kind: getattr(args, f"{kind}_data") for kind in TRAINING_POOLS}
-    pools = NoisePools(**{kind: NoisePool(read_data_dir(path), path.name, sample_rate) for kind, path in paths.items()})
+    present = {kind: args.pools / source for kind, source in TRAINING_POOLS.items() if (args.pools / source).is_dir()}
+    pools = NoisePools(
+        **{kind: NoisePool(read_data_dir(path), path.name, sample_rate) for kind, path in present.items()}
+    )
     augmenter = Augmenter(config.augmentation, pools, sample_rate)
     dataset = SpeakerCrops(
         train,

@@ -24,8 +24,17 @@ from scipy.signal import fftconvolve
 
 from diffsv.config import ConfigError
 from diffsv.data.kaldi_dir import AudioRef, DataDir, DataDirError
+from diffsv.protocol import TRAINING_POOLS
 
 NOISE_KINDS = ("reverb", "babble", "music", "noise", "babble_music")
+#: The pools (``NoisePools`` fields) each kind draws from.
+POOLS_OF_KIND = {
+    "reverb": ("reverb",),
+    "babble": ("babble",),
+    "music": ("music",),
+    "noise": ("noise",),
+    "babble_music": ("babble", "music"),
+}
 
 
 def level_db(samples: np.ndarray) -> float:
@@ -151,12 +160,13 @@ class AugmentationConfig:
 @dataclass
 class NoisePools:
     """The training noise sources, named as ``diffsv.protocol.TRAINING_POOLS`` names them: MUSAN's train split
-    (noise, speech for babble, music) and the RIRs for reverberation."""
+    (noise, speech for babble, music) and the RIRs for reverberation; None for a pool whose corpus was not
+    prepared (then no augmentation kind may need it)."""
 
-    noise: NoisePool
-    babble: NoisePool
-    music: NoisePool
-    reverb: NoisePool
+    noise: NoisePool | None = None
+    babble: NoisePool | None = None
+    music: NoisePool | None = None
+    reverb: NoisePool | None = None
 
 
 class Augmenter:
@@ -167,6 +177,13 @@ class Augmenter:
         self.config = config
         self.pools = pools
         self.sample_rate = sample_rate
+        for kind in config.kinds:
+            for needed in POOLS_OF_KIND[kind]:
+                if getattr(pools, needed) is None:
+                    raise ConfigError(
+                        f"augmentation.kinds: '{kind}' needs the {needed} pool (data/{TRAINING_POOLS[needed]}), "
+                        f"which was not prepared: give its corpus to stages 0-1 or leave '{kind}' out"
+                    )
         self.pitch_ratios = fast_pitch_ratios(sample_rate, config.pitch_semitones)
         if config.pitch_prob > 0 and not self.pitch_ratios:
             raise ConfigError(

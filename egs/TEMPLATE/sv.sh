@@ -123,10 +123,8 @@ fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   echo "$0: stage 2: noisy copies of $data/test (SNRs $snrs) in $noisy_audio"
-  for d in test musan_noise_test musan_speech_test musan_music_test nonspeech; do need "$data/$d/wav.scp" 1; done
-  noisy_args=(--test-data "$data/test" --noise-data "$data/musan_noise_test" --babble-data "$data/musan_speech_test"
-              --music-data "$data/musan_music_test" --nonspeech-data "$data/nonspeech" --audio-dir "$noisy_audio"
-              --out-data "$data" --snrs="$snrs" --seed "$noisy_seed" --audio-format "$noisy_format")
+  need "$data/test/wav.scp" 1
+  noisy_args=(--data "$data" --audio-dir "$noisy_audio" --snrs="$snrs" --seed "$noisy_seed" --audio-format "$noisy_format")
   lines=$(wc -l < "$data/test/wav.scp")
   jobs=$(( nj < lines ? nj : lines ))
   mkdir -p "$data/test/split$jobs"
@@ -153,14 +151,12 @@ if [ "$ngpu" -gt 0 ]; then train_runner=($cuda_cmd --gpu "$ngpu"); else train_ru
 # system_stages CONFIG EXPDIR COMPARE: stages 3-6 of one experiment.
 system_stages() {
   local config=$1 expdir=$2 compare=$3 phase n
-  local train_args=(--config "$config" --exp "$expdir" --train-data "$data/train"
-                    --noise-data "$data/musan_noise_train" --babble-data "$data/musan_speech_train"
-                    --music-data "$data/musan_music_train" --reverb-data "$data/rirs")
+  local train_args=(--config "$config" --exp "$expdir" --train-data "$data/train" --pools "$data")
   for phase in pretrain joint; do
     n=3; [ "$phase" = joint ] && n=4
     if [ "$stage" -le "$n" ] && [ "$stop_stage" -ge "$n" ]; then
       echo "$0: stage $n: training ($phase) $expdir with $config; log in $expdir/log/train_$phase.log"
-      for d in train musan_noise_train musan_speech_train musan_music_train rirs; do need "$data/$d/wav.scp" 1; done
+      need "$data/train/wav.scp" 1
       follow "$expdir/log/train_$phase.log" \
         "${train_runner[@]}" "$expdir/log/train_$phase.log" "${launcher[@]}" --phase "$phase" "${train_args[@]}"
     fi
