@@ -61,6 +61,9 @@ class PlannedSet:
     data: str
     utterances: str
 
+    def utterance_ids(self) -> list[str]:
+        return list(read_wav_scp(Path(self.utterances)))
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -135,7 +138,7 @@ def plan(
         candidates.append(PlannedSet("cohort", str((data_root / COHORT_SOURCE).resolve()), str(cohort_scp.resolve())))
     stale, sizes = [], []
     for candidate in candidates:
-        utts = list(read_wav_scp(Path(candidate.utterances)))
+        utts = candidate.utterance_ids()
         if not embeddings_current(exp.set_embeddings(candidate.name), record, utts):
             for made in ("xvector.scp", EMBEDDING_RECORD):  # never left beside a new set's shares
                 (exp.set_embeddings(candidate.name) / made).unlink(missing_ok=True)
@@ -180,7 +183,7 @@ def embed_job(exp: Experiment, job: int, device: str = "auto") -> Iterator[str]:
         out = exp.set_embeddings(planned.name)
         if out.exists():
             remove_stale_temporaries(out, recursive=False)
-        utts = share(list(read_wav_scp(Path(planned.utterances))), job, current.jobs)
+        utts = share(planned.utterance_ids(), job, current.jobs)
         count = embed_data_dir(embedder, Path(planned.data), utts, out, f"xvector.{job}")
         yield f"{planned.name}: {count} embeddings -> {out}/xvector.{job}.scp"
 

@@ -29,6 +29,9 @@ from diffsv.scoring import SCORE_NORMS
 from diffsv.utils.argtypes import positive_int
 from diffsv.utils.checkpoint import CheckpointError
 
+#: The options that make the SegmentConfig rather than a keyword of evaluation.plan.
+PROTOCOL_OPTIONS = ("segments", "segment_samples")
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -36,13 +39,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     plan = commands.add_parser("plan", help="decide what to embed; print the number of jobs")
     plan.add_argument("--exp", type=Path, required=True)
     plan.add_argument("--data", type=Path, required=True, help="the recipe's data directory (eval_sets.json)")
-    plan.add_argument("--model", choices=MODEL_NAMES, default="final")
+    plan.add_argument("--model", dest="model_name", choices=MODEL_NAMES, default="final")
     plan.add_argument("--nj", type=positive_int, default=1, help="at most this many embedding jobs")
     plan.add_argument("--segments", type=positive_int, default=SegmentConfig.segments)
     plan.add_argument("--segment-samples", type=positive_int, default=SegmentConfig.segment_samples)
     plan.add_argument("--seed", type=int, default=0, help="seeds the sampler's starting noise per utterance")
     plan.add_argument("--sampler", choices=SAMPLERS.names(), help="[the model's configured one]")
-    plan.add_argument("--sampler-steps", type=positive_int, help="[the model's configured number]")
+    plan.add_argument("--sampler-steps", dest="steps", type=positive_int, help="[the model's configured number]")
     plan.add_argument("--score-norm", choices=SCORE_NORMS.names(), default="none")
     plan.add_argument("--cohort-utts", type=positive_int, default=3000, help="training utterances in the cohort")
     plan.add_argument("--asnorm-top-n", type=positive_int, default=300)
@@ -63,20 +66,9 @@ def run(args: argparse.Namespace) -> None:
     exp = Experiment(args.exp)
     if args.command == "plan":
         segments = SegmentConfig(args.segments, args.segment_samples)
-        chosen = evaluation.plan(
-            exp,
-            args.data,
-            segments,
-            model_name=args.model,
-            nj=args.nj,
-            seed=args.seed,
-            sampler=args.sampler,
-            steps=args.sampler_steps,
-            score_norm=args.score_norm,
-            cohort_utts=args.cohort_utts,
-            asnorm_top_n=args.asnorm_top_n,
-            batch_size=args.batch_size,
-        )
+        # the remaining options are evaluation.plan's keyword arguments, by name
+        settings = {k: v for k, v in vars(args).items() if k not in ("command", "exp", "data", *PROTOCOL_OPTIONS)}
+        chosen = evaluation.plan(exp, args.data, segments, **settings)
         names = ", ".join(s.name for s in chosen.sets) or "nothing (every set is up to date)"
         print(f"evaluate: to embed: {names}", file=sys.stderr)
         print(chosen.jobs)
