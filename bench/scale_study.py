@@ -87,6 +87,17 @@ def plan() -> list[Run]:
         for seed in EXTRA_SEEDS
         for system in ("baseline", "diffsv")
     ]
+    runs.append(
+        Run(
+            "diffsv_residual",
+            "diffsv",
+            "variants",
+            SHORT_POINTS,
+            {"model.enhancer.residual": True},
+            "the enhancer's prior is the noisy log-mel plus its output (a residual path), so it can follow each "
+            "frame's level, which the reference's LayerNorm output cannot",
+        )
+    )
     runs += [
         Run(
             f"diffsv_pretrain{epochs}",

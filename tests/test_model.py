@@ -13,6 +13,7 @@ import yaml
 from diffsv.bin import import_reference_checkpoint
 from diffsv.config import ConfigError, from_dict, load_config
 from diffsv.models import DiffSV, ModelConfig, ReferenceCheckpointError, convert_reference_state_dict
+from diffsv.models.enhancer import EnhancerConfig, TransformerEnhancer
 from diffsv.models.reference_import import PREEMPHASIS_FILTER, reference_key_to_ours
 from diffsv.models.score_network import RezeroLinearAttention
 from diffsv.utils.checkpoint import CheckpointError, load_state_dict_strict
@@ -91,6 +92,16 @@ def test_diffusion_loss_trains_the_enhancer_and_z0_carries_no_gradient():
     assert sum(float(g.abs().sum()) for g in enhancer_grads) > 0
     z0_hat = net.diffusion.sample(net.enhancer(fbank), steps=2)
     assert not z0_hat.requires_grad and z0_hat.grad_fn is None
+
+
+def test_a_residual_enhancer_adds_its_output_to_the_noisy_log_mel():
+    plain = TransformerEnhancer(16, EnhancerConfig(n_layers=1, ffn_channels=8, dropout=0.0)).eval()
+    residual = TransformerEnhancer(16, EnhancerConfig(n_layers=1, ffn_channels=8, dropout=0.0, residual=True)).eval()
+    residual.load_state_dict(plain.state_dict())  # the switch adds no parameter
+    fbank = torch.randn(2, 16, 30)
+    with torch.no_grad():
+        torch.testing.assert_close(residual(fbank), fbank + plain(fbank))
+    assert ModelConfig().enhancer.residual is False  # the paper's prior is the network's output
 
 
 def test_baseline_builds_and_runs():

@@ -9,9 +9,10 @@ import socket
 import pytest
 import torch
 import torch.multiprocessing as mp
+import yaml
 from training_helpers import ToySpeakers, tiny_experiment
 
-from diffsv.bin.train import SetupError, load_pretrained
+from diffsv.bin.train import SetupError, load_pretrained, write_experiment_files
 from diffsv.data.speaker_crops import split_validation_speakers
 from diffsv.experiment import Experiment
 from diffsv.models import DiffSV
@@ -179,6 +180,19 @@ def test_resume_from_another_configuration_names_the_tensors(tmp_path):
     other.model.extractor.embed_dim = 24
     with pytest.raises(CheckpointError, match=r"epoch_1.pt does not fit the model configuration: .*shape mismatch"):
         train(other, tmp_path)
+
+
+def test_a_second_run_into_an_experiment_needs_its_configuration(tmp_path):
+    config = tiny_experiment(epochs=1)
+    exp = Experiment(tmp_path)
+    write_experiment_files(exp, config, ["a", "b"], DiffSV(config.model))
+    stored = yaml.safe_load(exp.config_file.read_text())
+    del stored["model"]["enhancer"]["residual"]  # written by a toolkit without that setting: its default
+    exp.config_file.write_text(yaml.safe_dump(stored))
+    write_experiment_files(exp, config, ["a", "b"], DiffSV(config.model))
+    config.training.seed += 1
+    with pytest.raises(SetupError, match="holds a different configuration"):
+        write_experiment_files(exp, config, ["a", "b"], DiffSV(config.model))
 
 
 def test_joint_training_needs_the_configured_pretraining(tmp_path):

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from diffsv.config import ConfigError, load_config, to_dict
+from diffsv.config import ConfigError, from_dict, load_config, to_dict
 from diffsv.data.audio import AudioError
 from diffsv.data.augment import Augmenter, NoisePool, NoisePools
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir
@@ -75,13 +75,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def write_experiment_files(exp: Experiment, config: ExperimentConfig, speakers: list[str], model: DiffSV) -> None:
     """Config, speaker labels and model size: everything later stages need besides the weights.
 
-    A second run into the same directory must use the same config, or resuming would mix two experiments.
+    A second run into the same directory must use the same config, or resuming would mix two experiments;
+    settings added to the toolkit since the first run compare at their defaults.
     """
     exp.root.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(to_dict(config), sort_keys=False)
     stored = exp.config_file
-    if stored.exists() and yaml.safe_load(stored.read_text()) != yaml.safe_load(text):
-        raise SetupError(f"{stored} holds a different configuration; use a new --exp or remove {exp.root}")
+    if stored.exists():
+        try:
+            previous = to_dict(from_dict(ExperimentConfig, yaml.safe_load(stored.read_text())))
+        except ConfigError:
+            previous = None
+        if previous != to_dict(config):
+            raise SetupError(f"{stored} holds a different configuration; use a new --exp or remove {exp.root}")
     with atomic_open(stored) as handle:
         handle.write(text)
     with atomic_open(exp.speakers_file) as handle:
