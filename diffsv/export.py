@@ -27,6 +27,9 @@ from diffsv.config import to_dict
 from diffsv.models.diffsv import DiffSV
 
 FORMATS = ("torchscript", "onnx")
+#: torch warns on every TorchScript call that TorchScript is deprecated; it is still what libtorch (C++)
+#: loads, and the README says so, so the warning is silenced here rather than shown on every export.
+_TORCHSCRIPT_DEPRECATED = r"`torch\.jit\.\w+` is deprecated"
 FILE_NAMES = {"torchscript": "embedding.ts.pt", "onnx": "embedding.onnx"}
 
 
@@ -39,7 +42,8 @@ class EmbeddingPipeline(nn.Module):
 
     def __init__(self, model: DiffSV) -> None:
         super().__init__()
-        self.model = model.eval()
+        self.model = model
+        self.eval()
 
     def forward(self, wav: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         return self.model.embed(wav, init_noise=noise)
@@ -59,6 +63,7 @@ def export_torchscript(model: DiffSV, path: Path, segment_samples: int) -> None:
     with torch.no_grad(), warnings.catch_warnings():
         # The tracer warns that shape-dependent branches are fixed: intended, the segment length is fixed.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", _TORCHSCRIPT_DEPRECATED, FutureWarning)
         traced = torch.jit.trace(pipeline, example_inputs(model, segment_samples, batch=2), check_trace=False)
     traced.save(str(path))
 
@@ -68,17 +73,20 @@ def export_onnx(model: DiffSV, path: Path, segment_samples: int) -> None:
     # Its registry logs a warning for every torchvision operator it cannot register; torchvision is not used.
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     batch = torch.export.Dim("batch", min=1)
-    torch.onnx.export(
-        EmbeddingPipeline(model),
-        example_inputs(model, segment_samples, batch=2),
-        str(path),
-        input_names=["wav", "noise"],
-        output_names=["embedding"],
-        dynamic_shapes={"wav": {0: batch}, "noise": {0: batch}},
-        dynamo=True,
-        external_data=False,
-        verbose=False,
-    )
+    with warnings.catch_warnings():
+        # Both inputs share the batch dimension, so the exporter names it once and says so for the other.
+        warnings.filterwarnings("ignore", r"# The axis name: batch will not be used", UserWarning)
+        torch.onnx.export(
+            EmbeddingPipeline(model),
+            example_inputs(model, segment_samples, batch=2),
+            str(path),
+            input_names=["wav", "noise"],
+            output_names=["embedding"],
+            dynamic_shapes={"wav": {0: batch}, "noise": {0: batch}},
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
 
 
 class ExportedRunner:
@@ -87,7 +95,9 @@ class ExportedRunner:
     def __init__(self, fmt: str, path: Path) -> None:
         self.fmt = fmt
         if fmt == "torchscript":
-            self._module = torch.jit.load(str(path)).eval()
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", _TORCHSCRIPT_DEPRECATED, FutureWarning)
+                self._module = torch.jit.load(str(path)).eval()
         else:
             import onnxruntime
 

@@ -23,6 +23,7 @@ def baseline(request) -> DiffSV:
     return DiffSV(tiny_experiment(architecture="baseline", extractor=request.param).model).eval()
 
 
+@pytest.mark.filterwarnings("error::FutureWarning", "error::UserWarning")  # stage 6 prints no warnings (make demo)
 def test_baseline_exports_take_the_waveform_alone(baseline: DiffSV, tmp_path: Path) -> None:
     wav, noise = (tensor.numpy() for tensor in example_inputs(baseline, SEGMENT, batch=3, seed=1))
     checks = export_model(baseline, tmp_path, SEGMENT, wav, noise)
