@@ -52,8 +52,16 @@ def utterance_generator(seed: int, utt: str) -> torch.Generator:
     return torch.Generator().manual_seed((seed * 1_000_003 + int.from_bytes(digest[:7], "little")) % 2**63)
 
 
+#: Arithmetic of the embedding forward pass: fp32, or bf16 autocast (on GPUs; embeddings are returned in fp32).
+PRECISIONS = ("fp32", "bf16")
+
+
 class Embedder:
-    """Embeds utterances in batches of up to ``batch_size`` segments on ``device``."""
+    """Embeds utterances in batches of up to ``batch_size`` segments on ``device``.
+
+    An utterance's embedding does not depend on the batch it is in (its starting noise is seeded by its id),
+    so any ``batch_size`` and any device give the same embeddings up to float rounding.
+    """
 
     def __init__(
         self,
@@ -62,9 +70,13 @@ class Embedder:
         segments: SegmentConfig,
         batch_size: int = 8,
         seed: int = 0,
+        precision: str = "fp32",
     ) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown precision '{precision}'; choose one of {', '.join(PRECISIONS)}")
         self.model = model.to(device).eval()
         self.device = device
+        self.precision = precision
         self.segments = segments
         self.batch_size = max(batch_size, segments.segments)
         self.seed = seed
@@ -79,7 +91,8 @@ class Embedder:
                 for utt, windows in batch
             ]
         ).to(self.device)
-        with torch.no_grad():
+        bf16 = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+        with torch.no_grad(), bf16:
             embeddings = self.model.embed(wavs, init_noise=noise).float().cpu().numpy()
         out, row = [], 0
         for utt, windows in batch:
@@ -129,9 +142,12 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def embedding_record(model_file: Path, model: DiffSV, segments: SegmentConfig, seed: int) -> dict[str, Any]:
+def embedding_record(
+    model_file: Path, model: DiffSV, segments: SegmentConfig, seed: int, precision: str = "fp32"
+) -> dict[str, Any]:
     """How embeddings are made: the model file (by content, so a retrained model makes old embeddings
-    stale), the segments, the seed of the starting noise and the sampler ``model`` is set to use."""
+    stale), the segments, the seed of the starting noise, the sampler ``model`` is set to use and the
+    arithmetic (the batch size and device are left out: they do not change an embedding)."""
     diffusion = model.config.diffusion
     return {
         "model": str(model_file.resolve()),
@@ -141,6 +157,7 @@ def embedding_record(model_file: Path, model: DiffSV, segments: SegmentConfig, s
         "seed": seed,
         "sampler": diffusion.sampler,
         "steps": diffusion.steps,
+        "precision": precision,
     }
 
 

@@ -121,6 +121,7 @@ def plan(
     cohort_utts: int = 3000,
     asnorm_top_n: int = 300,
     batch_size: int = 8,
+    precision: str = "fp32",
 ) -> Plan:
     """Decide what stage 5 embeds (see the module docstring); writes and returns the plan."""
     norm = SCORE_NORMS[score_norm]
@@ -129,7 +130,7 @@ def plan(
         raise FileNotFoundError(f"{model_file}: not found: run stage 4 first")
     model = load_model_file(model_file)
     model.use_sampler(sampler, steps)
-    record = embedding_record(model_file, model, segments, seed)
+    record = embedding_record(model_file, model, segments, seed, precision)
     eval_sets = read_eval_sets(data_root)
     candidates = [PlannedSet(s.name, str(s.data.resolve()), str((s.data / "wav.scp").resolve())) for s in eval_sets]
     if norm.needs_cohort:
@@ -172,12 +173,18 @@ def embed_job(exp: Experiment, job: int, device: str = "auto") -> Iterator[str]:
     current = Plan.read(exp)
     if not 1 <= job <= current.jobs:
         raise ValueError(f"{exp.embedding_plan}: job {job} is not one of 1..{current.jobs}")
+    record = current.record
     model = load_model_file(current.model)
-    model.use_sampler(current.record["sampler"], current.record["steps"])
-    segments = SegmentConfig(current.record["segments"], current.record["segment_samples"])
+    model.use_sampler(record["sampler"], record["steps"])
+    segments = SegmentConfig(record["segments"], record["segment_samples"])
     use_cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
     embedder = Embedder(
-        model, torch.device("cuda" if use_cuda else "cpu"), segments, current.batch_size, current.record["seed"]
+        model,
+        torch.device("cuda" if use_cuda else "cpu"),
+        segments,
+        current.batch_size,
+        record["seed"],
+        record["precision"],
     )
     for planned in current.sets:
         out = exp.set_embeddings(planned.name)

@@ -22,7 +22,7 @@ import torch
 from diffsv import evaluation
 from diffsv.data.audio import AudioError
 from diffsv.data.kaldi_dir import DataDirError
-from diffsv.embedding import SegmentConfig
+from diffsv.embedding import PRECISIONS, SegmentConfig
 from diffsv.experiment import MODEL_NAMES, Experiment
 from diffsv.models.samplers import SAMPLERS
 from diffsv.scoring import SCORE_NORMS
@@ -49,7 +49,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     plan.add_argument("--score-norm", choices=SCORE_NORMS.names(), default="none")
     plan.add_argument("--cohort-utts", type=positive_int, default=3000, help="training utterances in the cohort")
     plan.add_argument("--asnorm-top-n", type=positive_int, default=300)
-    plan.add_argument("--batch-size", type=positive_int, default=8, help="segments per forward pass")
+    plan.add_argument("--batch-size", type=positive_int, default=8, help="segments per forward pass (a GPU: more)")
+    plan.add_argument("--precision", choices=PRECISIONS, default="fp32", help="bf16: autocast, for GPUs")
     embed = commands.add_parser("embed", help="one embedding job")
     embed.add_argument("--exp", type=Path, required=True)
     embed.add_argument("--job", type=positive_int, required=True)

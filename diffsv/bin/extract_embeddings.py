@@ -24,7 +24,14 @@ import torch
 
 from diffsv.data.audio import AudioError
 from diffsv.data.kaldi_dir import DataDirError, read_wav_scp
-from diffsv.embedding import Embedder, SegmentConfig, embed_data_dir, embedding_record, write_embedding_record
+from diffsv.embedding import (
+    PRECISIONS,
+    Embedder,
+    SegmentConfig,
+    embed_data_dir,
+    embedding_record,
+    write_embedding_record,
+)
 from diffsv.models.model_file import load_model_file
 from diffsv.models.samplers import SAMPLERS
 from diffsv.utils.argtypes import positive_int
@@ -44,6 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--segments", type=positive_int, default=SegmentConfig.segments)
     parser.add_argument("--segment-samples", type=positive_int, default=SegmentConfig.segment_samples)
     parser.add_argument("--batch-size", type=int, default=8, help="segments per forward pass")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="bf16: autocast, for GPUs")
     parser.add_argument("--seed", type=int, default=0, help="seeds the sampler's starting noise per utterance")
     parser.add_argument(
         "--sampler", choices=SAMPLERS.names(), help="reverse-diffusion sampler [the model's configured one]"
@@ -65,8 +73,9 @@ def extract(args: argparse.Namespace) -> Iterator[str]:
     model = load_model_file(args.model)
     model.use_sampler(args.sampler, args.sampler_steps)
     segments = SegmentConfig(args.segments, args.segment_samples)
-    record = embedding_record(args.model, model, segments, args.seed)
-    embedder = Embedder(model, torch.device("cuda" if use_cuda else "cpu"), segments, args.batch_size, args.seed)
+    record = embedding_record(args.model, model, segments, args.seed, args.precision)
+    device = torch.device("cuda" if use_cuda else "cpu")
+    embedder = Embedder(model, device, segments, args.batch_size, args.seed, args.precision)
     subsets = args.utterances or [None] * len(args.data)
     name = "xvector" if args.job is None else f"xvector.{args.job}"
     for data, out, subset in zip(args.data, args.output_dir, subsets, strict=True):

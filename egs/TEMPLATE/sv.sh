@@ -30,6 +30,9 @@ master_addr=${master_addr:-} # ... and the rank-0 node's address; empty: the sch
 : "${score_norm:=none}"      # stage 5 scoring: none (the reference), mean (subtract the cohort mean) or asnorm
 : "${cohort_utts:=3000}"     # training utterances (evenly spaced) embedded as the mean/AS-norm cohort
 : "${asnorm_top_n:=300}"     # cohort scores kept per utterance by AS-norm
+: "${embed_gpus:=0}"        # stage 5 embedding: 0 runs $nj CPU jobs ($decode_cmd); N runs N jobs of one GPU each ($cuda_cmd)
+: "${embed_batch_size:=8}"   # segments per forward pass (a GPU: a few hundred)
+: "${embed_precision:=fp32}" # fp32, or bf16 autocast on GPUs
 : "${model:=final}"          # model for stages 5-6: final (average of the last epochs) or best (validation)
 sampler=${sampler:-}         # stages 5-6: reverse-diffusion sampler euler|heun|dpm_solver [the config's]
 sampler_steps=${sampler_steps:-}
@@ -60,6 +63,8 @@ ${corpus_help:-}
   --score-norm none|mean|asnorm   score normalisation of stage 5 [$score_norm]
   --cohort-utts N              training utterances in the mean/AS-norm cohort [$cohort_utts]
   --asnorm-top-n N             AS-norm's top-N cohort scores [$asnorm_top_n]
+  --embed-gpus N               stage 5: N one-GPU embedding jobs instead of $nj CPU jobs [$embed_gpus]
+  --embed-batch-size N --embed-precision fp32|bf16   segments per forward pass and arithmetic [$embed_batch_size, $embed_precision]
   --model final|best           model scored by stage 5 and exported by stage 6 [$model]
   --sampler NAME --sampler-steps N   sampler of stages 5-6: euler (the paper's), heun, dpm_solver [the config's]
   --compare EXP                experiment shown beside the first system in RESULTS.md
@@ -165,12 +170,14 @@ system_stages() {
   if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     echo "$0: stage 5: embeddings, scores and metrics of $expdir/$model.pt"
     need "$expdir/$model.pt" 4
-    local jobs results_args=()
-    jobs=$(python -m diffsv.bin.evaluate plan --exp "$expdir" --data "$data" --model "$model" --nj "$nj" \
+    local jobs results_args=() embed_runner=($decode_cmd) embed_where=(--threads 1) embed_jobs=$nj
+    if [ "$embed_gpus" -gt 0 ]; then embed_runner=($cuda_cmd --gpu 1) embed_where=(--device cuda) embed_jobs=$embed_gpus; fi
+    jobs=$(python -m diffsv.bin.evaluate plan --exp "$expdir" --data "$data" --model "$model" --nj "$embed_jobs" \
              --segments "$segments" --segment-samples "$segment_samples" "${sampler_args[@]}" \
+             --batch-size "$embed_batch_size" --precision "$embed_precision" \
              --score-norm "$score_norm" --cohort-utts "$cohort_utts" --asnorm-top-n "$asnorm_top_n")
-    [ "$jobs" -eq 0 ] || follow "$expdir/log/embed.1.log" $decode_cmd JOB=1:"$jobs" "$expdir/log/embed.JOB.log" \
-      python -m diffsv.bin.evaluate embed --exp "$expdir" --job JOB --threads 1
+    [ "$jobs" -eq 0 ] || follow "$expdir/log/embed.1.log" "${embed_runner[@]}" JOB=1:"$jobs" "$expdir/log/embed.JOB.log" \
+      python -m diffsv.bin.evaluate embed --exp "$expdir" --job JOB "${embed_where[@]}"
     [ -z "$compare" ] || results_args=(--compare "$compare")
     [ "$show_paper" = true ] || results_args+=(--no-paper)
     python -m diffsv.bin.evaluate finish --exp "$expdir" "${results_args[@]}"
