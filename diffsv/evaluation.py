@@ -188,8 +188,7 @@ def embed_job(exp: Experiment, job: int, device: str = "auto") -> Iterator[str]:
     )
     for planned in current.sets:
         out = exp.set_embeddings(planned.name)
-        if out.exists():
-            remove_stale_temporaries(out, recursive=False)
+        remove_stale_temporaries(out, recursive=False)
         utts = share(planned.utterance_ids(), job, current.jobs)
         count = embed_data_dir(embedder, Path(planned.data), utts, out, f"xvector.{job}")
         yield f"{planned.name}: {count} embeddings -> {out}/xvector.{job}.scp"
@@ -197,6 +196,7 @@ def embed_job(exp: Experiment, job: int, device: str = "auto") -> Iterator[str]:
 
 def merge_shares(out: Path, jobs: int, record: dict[str, Any]) -> None:
     """Join the jobs' ``xvector.n.scp`` into ``xvector.scp``, then write the set's record."""
+    remove_stale_temporaries(out, recursive=False)
     lines = []
     for job in range(1, jobs + 1):
         part = out / f"xvector.{job}.scp"
@@ -211,6 +211,8 @@ def merge_shares(out: Path, jobs: int, record: dict[str, Any]) -> None:
 def finish(exp: Experiment, compare: Path | None = None, paper: bool = True) -> Iterator[str]:
     """Merge the planned sets, score every condition and write the report; yields what it did."""
     current = Plan.read(exp)
+    for directory in (exp.root, exp.scores_dir):  # what a killed finish left: reports, figures, score files
+        remove_stale_temporaries(directory, recursive=False)
     for planned in current.sets:
         merge_shares(exp.set_embeddings(planned.name), current.jobs, current.record)
     if current.sets:

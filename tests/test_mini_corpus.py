@@ -115,7 +115,7 @@ def test_stage1_prepares_and_validates_it(corpus: tuple[Path, str], tmp_path: Pa
     subprocess.run([*command, "--data", str(data)], cwd=REPO, capture_output=True, text=True, timeout=120, check=True)
     names = sorted(path.name for path in data.iterdir())
     assert names == sorted(
-        ["train", "test", "rirs", "nonspeech"]
+        ["eval_sets.json", "train", "test", "rirs", "nonspeech"]
         + [f"musan_{c}_{s}" for c in ("music", "noise", "speech") for s in ("train", "test")]
     )
     for name in names:
