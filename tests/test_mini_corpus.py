@@ -119,7 +119,8 @@ def test_stage1_prepares_and_validates_it(corpus: tuple[Path, str], tmp_path: Pa
         + [f"musan_{c}_{s}" for c in ("music", "noise", "speech") for s in ("train", "test")]
     )
     for name in names:
-        assert validate_data_dir.main([str(data / name)]) == 0, name
+        if name != "eval_sets.json":  # every data directory
+            assert validate_data_dir.main([str(data / name)]) == 0, name
 
 
 @pytest.mark.parametrize("option", [("--utterances", "1"), ("--utterances", "51"), ("--espeak-speakers", "-1")])

@@ -186,8 +186,12 @@ def test_the_snrs_given_to_stage2_are_the_conditions_stage5_reports(recipe: dict
     data, exp = tmp_path / "data", tmp_path / "exp"
     (exp / "tiny").mkdir(parents=True)
     shutil.copy(recipe["exp"] / "tiny" / "final.pt", exp / "tiny")
+    # stage 1's directories (and its list of sets) as the fixture made them; stage 2 afresh, at -5 and 5 dB
+    shutil.copytree(
+        recipe["data"], data, ignore=lambda _, names: [n for n in names if n.startswith(("test_", "noisy"))]
+    )
     where = ["--data", str(data), "--exp", str(exp), "--noisy-format", "wav"]
-    run_recipe("--stage", "1", "--stop-stage", "2", *recipe["common"], *where, "--snrs", "-5 5")
+    run_recipe("--stage", "2", "--stop-stage", "2", *recipe["common"], *where, "--snrs", "-5 5")
     report = run_recipe("--stage", "5", "--stop-stage", "5", *recipe["common"], *where, "--show-paper", "false").stdout
     noisy = [f"{noise}_{snr}" for noise in ("babble", "music", "noise", "nonspeech") for snr in (-5, 5)]
     assert list(json.loads((exp / "tiny" / "results.json").read_text())) == ["clean", *noisy]
