@@ -22,6 +22,7 @@ every evaluation; each Diff-SV-minus-baseline EER difference carries a 95 % spea
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import subprocess
@@ -139,11 +140,9 @@ class Study:
 
     def prepare_data(self) -> None:
         """Stages 0-2 of the mini recipe, unless stage 2 has listed its sets (they resume, so this is cheap)."""
-        try:
+        with contextlib.suppress(EvalSetsError):  # no list yet: nothing prepared
             if any(s.condition != CLEAN for s in read_eval_sets(self.data)):
                 return
-        except EvalSetsError:
-            pass
         log.info("stages 0-2 of the mini recipe into %s", self.data)
         options = ["--stage", "0", "--stop-stage", "2", "--exp", str(self.workdir / "log")]  # stage 2's job logs
         self._recipe(options, self.workdir / "log" / "data.log")
