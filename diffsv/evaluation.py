@@ -81,9 +81,12 @@ class Plan:
         path = exp.embedding_plan
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no stage-5 plan; run 'diffsv.bin.evaluate plan' first")
-        fields = json.loads(path.read_text(encoding="utf-8"))
-        fields["sets"] = [PlannedSet(**item) for item in fields["sets"]]
-        return Plan(**fields)
+        try:
+            fields = json.loads(path.read_text(encoding="utf-8"))
+            fields["sets"] = [PlannedSet(**item) for item in fields["sets"]]
+            return Plan(**fields)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"{path}: not a stage-5 plan ({exc}); run 'diffsv.bin.evaluate plan' again") from None
 
     def write(self, exp: Experiment) -> None:
         exp.embeddings_dir.mkdir(parents=True, exist_ok=True)

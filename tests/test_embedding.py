@@ -37,3 +37,14 @@ def test_bf16_embeddings_stay_close_to_fp32(model: DiffSV) -> None:
     assert cosine.min() > 0.99 and not np.array_equal(full, half)  # bf16 did run; the README states 0.999 on the demo
     with pytest.raises(ValueError, match="unknown precision 'fp16'"):
         embed(model, 3, "fp16")
+
+
+def test_a_corrupt_stage5_plan_is_an_error_naming_it(tmp_path, capsys) -> None:
+    from diffsv.bin import evaluate
+
+    plan = tmp_path / "embeddings" / "plan.json"
+    plan.parent.mkdir()
+    for text in ("{", '{"sets": 3}'):
+        plan.write_text(text)
+        assert evaluate.main(["embed", "--exp", str(tmp_path), "--job", "1"]) == 1
+        assert f"{plan}: not a stage-5 plan" in capsys.readouterr().err
