@@ -109,41 +109,66 @@ def _segment_frames(spec: str, start: float | None, end: float | None, rate: int
     return first, last
 
 
-def _read_file(spec: str, start: float | None, end: float | None) -> Audio:
-    """Read a plain file; a segment is read by seeking, so cutting 5 s from an hour of music is cheap."""
+def _window_frames(spec: str, first: int, last: int, window: tuple[int, int] | None) -> tuple[int, int]:
+    """The frames of ``window`` = (offset, count) within frames ``first``..``last``."""
+    if window is None:
+        return first, last
+    offset, count = window
+    if offset < 0 or count < 1 or offset + count > last - first:
+        raise AudioError(
+            f"{spec}: samples {offset}-{offset + count} lie outside its {last - first} samples "
+            "(does utt2num_samples still describe this audio?)"
+        )
+    return first + offset, first + offset + count
+
+
+def _read_file(spec: str, start: float | None, end: float | None, window: tuple[int, int] | None) -> Audio:
+    """Read a plain file; a segment or window is read by seeking, so cutting 2 s from an hour of music is cheap."""
     try:
         with soundfile.SoundFile(spec) as handle:
             rate = int(handle.samplerate)
             first, last = 0, handle.frames
             if start is not None or end is not None:
                 first, last = _segment_frames(spec, start, end, rate, handle.frames)
-                handle.seek(first)
+            first, last = _window_frames(spec, first, last, window)
+            handle.seek(first)
             samples = handle.read(last - first, dtype="float32", always_2d=False)
     except (RuntimeError, soundfile.LibsndfileError) as err:
         raise AudioError(f"{spec}: not readable audio ({err})") from err
     return Audio(samples, rate)
 
 
-def read_audio(rxspecifier: str, start: float | None = None, end: float | None = None) -> Audio:
+def read_audio(
+    rxspecifier: str, start: float | None = None, end: float | None = None, window: tuple[int, int] | None = None
+) -> Audio:
     """Read a path, ``cmd |`` pipe or ``file.ark:offset`` entry; ``start``/``end`` in seconds cut a segment.
 
     ``end`` of None or a negative value means the end of the recording, as in Kaldi's ``segments``.
+    ``window`` = (offset, count) reads only ``count`` samples from ``offset`` of that segment: a plain file
+    seeks (a training crop costs 2 s of reading, not the whole recording); pipes and archives are read whole.
     """
     spec = rxspecifier.strip()
     if not spec:
         raise AudioError("empty audio specifier")
     if not is_pipe(spec) and Path(spec).is_file():
-        return _read_file(spec, start, end)
+        return _read_file(spec, start, end, window)
     if is_pipe(spec):
         audio = _read_pipe(spec)
     elif _ARK_OFFSET.match(spec) and Path(_ARK_OFFSET.match(spec).group("path")).is_file():
         audio = _read_ark(spec)
     else:
         raise AudioError(f"{spec}: no such file")
-    if start is None and end is None:
-        return audio
-    first, last = _segment_frames(spec, start, end, audio.sample_rate, audio.samples.shape[0])
+    first, last = 0, audio.samples.shape[0]
+    if start is not None or end is not None:
+        first, last = _segment_frames(spec, start, end, audio.sample_rate, last)
+    first, last = _window_frames(spec, first, last, window)
     return Audio(audio.samples[first:last], audio.sample_rate)
+
+
+def random_cut(samples: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+    """``length`` samples from offset ``rng.integers(0, len(samples) - length + 1)``."""
+    offset = int(rng.integers(0, samples.shape[0] - length + 1))
+    return samples[offset : offset + length]
 
 
 def read_audio_file(path: str | Path) -> Audio:
@@ -151,15 +176,21 @@ def read_audio_file(path: str | Path) -> Audio:
     running a trailing-``|`` string as a shell command, as a wav.scp entry is run, would surprise."""
     if not Path(path).is_file():
         raise AudioError(f"{path}: no such file")
-    return _read_file(str(path), None, None)
+    return _read_file(str(path), None, None, None)
 
 
 def read_mono(
-    rxspecifier: str, sample_rate: int, start: float | None = None, end: float | None = None, min_samples: int = 1
+    rxspecifier: str,
+    sample_rate: int,
+    start: float | None = None,
+    end: float | None = None,
+    min_samples: int = 1,
+    window: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Read audio that must be mono at ``sample_rate``, finite, and at least ``min_samples`` long (one
-    analysis frame, for speech); the toolkit never resamples, pads or repairs silently."""
-    audio = read_audio(rxspecifier, start, end)
+    analysis frame, for speech); the toolkit never resamples, pads or repairs silently. ``window`` as in
+    :func:`read_audio`."""
+    audio = read_audio(rxspecifier, start, end, window)
     if audio.channels != 1:
         raise AudioError(f"{rxspecifier}: expected mono audio, found {audio.channels} channels")
     if audio.sample_rate != sample_rate:

@@ -23,6 +23,7 @@ import torchaudio.functional as AF
 from scipy.signal import fftconvolve
 
 from diffsv.config import ConfigError
+from diffsv.data.audio import random_cut
 from diffsv.data.kaldi_dir import AudioRef, DataDir, DataDirError
 from diffsv.protocol import TRAINING_POOLS
 
@@ -41,13 +42,17 @@ def level_db(samples: np.ndarray) -> float:
     return float(10.0 * np.log10(np.mean(np.square(samples, dtype=np.float64)) + 1e-4))
 
 
-def fit_to_length(noise: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
-    """Cut ``length`` samples at a random offset; a recording shorter than that is first wrap-padded by
-    ``length - len + 1`` samples, so that it has two offsets, as the reference pads it."""
+def wrap_to_length(noise: np.ndarray, length: int) -> np.ndarray:
+    """A recording shorter than ``length`` wrap-padded by ``length - len + 1`` samples, so that it has two
+    offsets, as the reference pads it; a longer one as it is."""
     if noise.shape[0] < length:
-        noise = np.pad(noise, (0, length - noise.shape[0] + 1), mode="wrap")
-    offset = int(rng.integers(0, noise.shape[0] - length + 1))
-    return noise[offset : offset + length]
+        return np.pad(noise, (0, length - noise.shape[0] + 1), mode="wrap")
+    return noise
+
+
+def fit_to_length(noise: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+    """Cut ``length`` samples at a random offset of the recording made long enough by :func:`wrap_to_length`."""
+    return random_cut(wrap_to_length(noise, length), length, rng)
 
 
 def scaled_noise(speech: np.ndarray, noises: Sequence[np.ndarray], snr_db: float) -> np.ndarray:
@@ -113,7 +118,8 @@ def add_coloured_noise(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> 
 
 
 class NoisePool:
-    """The recordings of one data directory (e.g. ``data/musan_music_train``), read on demand."""
+    """The recordings of one data directory (e.g. ``data/musan_music_train``), read on demand: their
+    locations and lengths (``utt2num_samples``) stay in memory, so a draw reads only the samples it uses."""
 
     def __init__(self, data: DataDir, name: str, sample_rate: int) -> None:
         self.name = name
@@ -128,7 +134,7 @@ class NoisePool:
     def draw(self, rng: np.random.Generator, length: int, count: int = 1) -> list[np.ndarray]:
         """``count`` different recordings, each cut to ``length`` samples at a random offset."""
         picks = rng.choice(len(self.refs), size=min(count, len(self.refs)), replace=False)
-        return [fit_to_length(self.refs[int(i)].read(self.sample_rate), length, rng) for i in picks]
+        return [self.refs[int(i)].random_window(self.sample_rate, length, rng, wrap_to_length) for i in picks]
 
     def draw_raw(self, rng: np.random.Generator) -> np.ndarray:
         return self.refs[int(rng.integers(len(self.refs)))].read(self.sample_rate)

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from diffsv.data.audio import AudioError, read_mono
+from diffsv.data.audio import AudioError, random_cut, read_mono
 from diffsv.utils.fileio import atomic_directory
 
 V = TypeVar("V")
@@ -49,20 +49,39 @@ class AudioRef:
     """An utterance's audio: a wav.scp rxspecifier, cut to ``start``..``end`` seconds when segmented.
 
     ``source`` (``wav.scp:line``, when known) prefixes every error, so that a bad recording is found at once.
+    ``num_samples`` (from ``utt2num_samples``, when the directory has it) lets a random window be drawn
+    before reading, so that only the window is read.
     """
 
     rxspecifier: str
     start: float | None = None
     end: float | None = None
     source: str | None = None
+    num_samples: int | None = None
 
-    def read(self, sample_rate: int, min_samples: int = 1) -> np.ndarray:
+    def read(self, sample_rate: int, min_samples: int = 1, window: tuple[int, int] | None = None) -> np.ndarray:
         try:
-            return read_mono(self.rxspecifier, sample_rate, self.start, self.end, min_samples)
+            return read_mono(self.rxspecifier, sample_rate, self.start, self.end, min_samples, window)
         except AudioError as err:
             if self.source is None:
                 raise
             raise AudioError(f"{self.source}: {err}") from err
+
+    def random_window(
+        self,
+        sample_rate: int,
+        length: int,
+        rng: np.random.Generator,
+        extend: Callable[[np.ndarray, int], np.ndarray],
+        min_samples: int = 1,
+    ) -> np.ndarray:
+        """``length`` samples from offset ``rng.integers(0, n - length + 1)``, where ``n`` is the length of the
+        audio made at least ``length`` long by ``extend(samples, length)``. Audio known to be long enough is
+        not extended, so only the window is read; the draw, and so the window, are the same either way."""
+        if self.num_samples is not None and self.num_samples >= length:
+            offset = int(rng.integers(0, self.num_samples - length + 1))
+            return self.read(sample_rate, min_samples, window=(offset, length))
+        return random_cut(extend(self.read(sample_rate, min_samples), length), length, rng)
 
 
 @dataclass(frozen=True)
@@ -366,10 +385,13 @@ class DataDir:
 
     def audio_ref(self, utt: str) -> AudioRef:
         """Where an utterance's samples are: its wav.scp entry, or its segment of a recording."""
+        num_samples = None if self.utt2num_samples is None else self.utt2num_samples[utt]
         if self.segments is None:
-            return AudioRef(self.wav_scp[utt], source=_where(self.wav_scp, utt))
+            return AudioRef(self.wav_scp[utt], source=_where(self.wav_scp, utt), num_samples=num_samples)
         segment = self.segments[utt]
-        return AudioRef(self.wav_scp[segment.recording], segment.start, segment.end, _where(self.segments, utt))
+        return AudioRef(
+            self.wav_scp[segment.recording], segment.start, segment.end, _where(self.segments, utt), num_samples
+        )
 
     def describe(self) -> str:
         """One summary line: utterances, speakers, and recordings/trials when present."""

@@ -88,10 +88,9 @@ class SpeakerCrops(Dataset):
     def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
         epoch, index = key
         rng = example_rng(self.seed, epoch, index)
-        samples = self.refs[index].read(self.frontend.sample_rate, min_samples=self.frontend.win_length)
-        samples = repeat_to_length(samples, self.crop_samples)
-        offset = int(rng.integers(0, samples.shape[0] - self.crop_samples + 1))
-        clean = samples[offset : offset + self.crop_samples].astype(np.float32)
+        clean = self.refs[index].random_window(
+            self.frontend.sample_rate, self.crop_samples, rng, repeat_to_length, self.frontend.win_length
+        )
         noisy = self.augmenter(clean, rng) if self.augmenter is not None else clean
         return {
             "noisy": torch.from_numpy(np.ascontiguousarray(noisy, dtype=np.float32)),
