@@ -13,14 +13,16 @@ import yaml
 from training_helpers import ToySpeakers, tiny_experiment
 
 from diffsv.bin.train import SetupError, load_pretrained, write_experiment_files
+from diffsv.config import ConfigError, from_dict
 from diffsv.data.speaker_crops import split_validation_speakers
 from diffsv.experiment import Experiment
 from diffsv.models import DiffSV
 from diffsv.training.checkpoint import epoch_checkpoints, last_epochs, load_checkpoint
+from diffsv.training.config import ExperimentConfig
 from diffsv.training.objective import TrainingObjective
 from diffsv.training.sampler import EpochBatchSampler
 from diffsv.training.scheduler import SchedulerConfig, warm_restart_lr
-from diffsv.training.trainer import ProcessContext, Trainer, TrainingDiverged, collate
+from diffsv.training.trainer import ProcessContext, Trainer, TrainingDiverged, collate, data_workers
 from diffsv.utils.checkpoint import CheckpointError
 
 
@@ -190,9 +192,20 @@ def test_a_second_run_into_an_experiment_needs_its_configuration(tmp_path):
     del stored["model"]["enhancer"]["residual"]  # written by a toolkit without that setting: its default
     exp.config_file.write_text(yaml.safe_dump(stored))
     write_experiment_files(exp, config, ["a", "b"], DiffSV(config.model))
+    config.data.num_workers, config.training.log_interval = "auto", 7  # speed and logging: may change
+    write_experiment_files(exp, config, ["a", "b"], DiffSV(config.model))
     config.training.seed += 1
-    with pytest.raises(SetupError, match="holds a different configuration"):
+    with pytest.raises(SetupError, match=r"holds a different configuration \(training.seed\)"):
         write_experiment_files(exp, config, ["a", "b"], DiffSV(config.model))
+
+
+def test_auto_data_workers_share_the_cpus_among_the_processes_of_a_node():
+    assert data_workers(3, local_world_size=4, cpus=64) == 3
+    assert data_workers("auto", local_world_size=1, cpus=2) == 1
+    assert data_workers("auto", local_world_size=4, cpus=32) == 7
+    assert data_workers("auto", local_world_size=8, cpus=8) == 0  # one CPU each: the process loads its own
+    with pytest.raises(ConfigError, match="num_workers"):
+        from_dict(ExperimentConfig, {"data": {"num_workers": "many"}})
 
 
 def test_joint_training_needs_the_configured_pretraining(tmp_path):

@@ -72,11 +72,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+SPEED_SETTINGS = (("data", "num_workers"), ("training", "log_interval"))
+"""Settings that change how fast a run goes and what it logs, not what it trains: a resumed run may change them."""
+
+
+def _differences(stored: dict, current: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config dicts."""
+    keys = sorted(set(stored) | set(current))
+    found = []
+    for key in keys:
+        a, b = stored.get(key), current.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            found.append(f"{prefix}{key}")
+    return found
+
+
 def write_experiment_files(exp: Experiment, config: ExperimentConfig, speakers: list[str], model: DiffSV) -> None:
     """Config, speaker labels and model size: everything later stages need besides the weights.
 
     A second run into the same directory must use the same config, or resuming would mix two experiments;
-    settings added to the toolkit since the first run compare at their defaults.
+    settings added to the toolkit since the first run compare at their defaults, and the
+    :data:`SPEED_SETTINGS` may change.
     """
     exp.root.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(to_dict(config), sort_keys=False)
@@ -84,10 +102,14 @@ def write_experiment_files(exp: Experiment, config: ExperimentConfig, speakers: 
     if stored.exists():
         try:
             previous = to_dict(from_dict(ExperimentConfig, yaml.safe_load(stored.read_text())))
-        except ConfigError:
-            previous = None
-        if previous != to_dict(config):
-            raise SetupError(f"{stored} holds a different configuration; use a new --exp or remove {exp.root}")
+        except ConfigError as err:
+            raise SetupError(f"{stored}: {err}; use a new --exp or remove {exp.root}") from err
+        speed = {".".join(key) for key in SPEED_SETTINGS}
+        changed = [key for key in _differences(previous, to_dict(config)) if key not in speed]
+        if changed:
+            raise SetupError(
+                f"{stored} holds a different configuration ({', '.join(changed)}); use a new --exp or remove {exp.root}"
+            )
     with atomic_open(stored) as handle:
         handle.write(text)
     with atomic_open(exp.speakers_file) as handle:

@@ -12,12 +12,19 @@ from diffsv.training.scheduler import SchedulerConfig
 
 @dataclass
 class DataConfig:
+    """``num_workers`` is per training process (one per GPU): a count, or ``auto`` for the process's share
+    of the CPUs this job may use, less one for the process itself (see :func:`diffsv.training.trainer.data_workers`)."""
+
     crop_samples: int = 31_920
     batch_size: int = 160
-    num_workers: int = 2
+    num_workers: int | Literal["auto"] = "auto"
     validation_speakers: int = 40
     validation_utterances: int = 8  # per held-out speaker
     validation_seconds: float = 4.0
+
+    def __post_init__(self) -> None:
+        if self.num_workers != "auto" and self.num_workers < 0:
+            raise ValueError("num_workers must be 'auto' or at least 0")
 
 
 @dataclass

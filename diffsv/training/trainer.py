@@ -55,6 +55,7 @@ class ProcessContext:
     rank: int = 0
     world_size: int = 1
     device: torch.device = torch.device("cpu")
+    local_world_size: int = 1  # processes on this node, which share its CPUs
 
     @property
     def is_main(self) -> bool:
@@ -70,13 +71,28 @@ def init_process_context(device: str = "auto") -> ProcessContext:
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    local_world_size = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     use_cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
     target = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
     if use_cuda:
         torch.cuda.set_device(target)
     if world_size > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
-    return ProcessContext(rank, world_size, target)
+    return ProcessContext(rank, world_size, target, local_world_size)
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (a Slurm or cgroup CPU set, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def data_workers(setting: int | str, local_world_size: int, cpus: int | None = None) -> int:
+    """Data-loader worker processes per training process: ``setting`` itself, or for ``auto`` this
+    process's share of the CPUs less one for the process itself (0: it loads its own batches)."""
+    if setting != "auto":
+        return int(setting)
+    cpus = available_cpus() if cpus is None else cpus
+    return max(0, cpus // max(1, local_world_size) - 1)
 
 
 def collate(items: list[dict[str, torch.Tensor]]) -> Batch:
@@ -121,10 +137,11 @@ class Trainer:
             context.world_size,
             training.grad_accumulation,
         )
+        self.num_workers = data_workers(config.data.num_workers, context.local_world_size)
         self.loader = DataLoader(
             dataset,
             batch_sampler=self.sampler,
-            num_workers=config.data.num_workers,
+            num_workers=self.num_workers,
             collate_fn=collate,
             pin_memory=context.device.type == "cuda",
             persistent_workers=False,
@@ -189,6 +206,14 @@ class Trainer:
         torch.manual_seed(self.config.training.seed)
         self.resume()
         last = self.epochs if until_epoch is None else min(until_epoch, self.epochs)
+        if self.epoch < last:
+            self.log.info(
+                "data: %d loader workers per process (data.num_workers: %s; %d CPUs, %d processes on this node)",
+                self.num_workers,
+                self.config.data.num_workers,
+                available_cpus(),
+                self.context.local_world_size,
+            )
         records: list[dict[str, float]] = []
         while self.epoch < last:
             records += self._train_epoch()
