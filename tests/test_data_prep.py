@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -37,9 +38,10 @@ from corpus_trees import (
 from interruption import interrupt
 from training_helpers import tiny_experiment
 
+from diffsv.bin import prepare_data
 from diffsv.config import to_dict
 from diffsv.data.audio import AudioError, read_audio
-from diffsv.data.audio_info import probe_many
+from diffsv.data.audio_info import probe_audio, probe_many
 from diffsv.data.corpora.voxceleb1 import scan_voxceleb1
 from diffsv.data.eval_sets import MANIFEST, EvalSet, EvalSetsError, read_eval_sets, write_eval_sets
 from diffsv.data.kaldi_dir import DataDir, DataDirError, Trial, read_trials, read_utt2spk
@@ -450,6 +452,71 @@ def test_stage1_resamples_other_rates_only_when_asked(corpora: Corpora, tmp_path
     assert rate == 16000 and samples.shape == (8000,) and np.abs(samples - expected)[200:-200].max() < 1e-3
 
 
+def cut(path: Path, size: int) -> Path:
+    """``path`` cut to its first ``size`` bytes, as an interrupted download leaves it."""
+    path.write_bytes(path.read_bytes()[:size])
+    return path
+
+
+WAV_HEADER = 44  # bytes before the samples of a 16-bit WAV that soundfile writes
+VOX_FILE = "id10001/1zcIwhmdeo4/00001.wav"  # 1 s: 16,000 samples
+SPOILED = {  # how a VoxCeleb1 file is spoiled -> what stage 1 says after its path
+    "cut to 100 bytes": (lambda p: cut(p, 100), "truncated WAV: the header declares 16000 samples, the file holds 28"),
+    "cut mid-data": (
+        lambda p: cut(p, WAV_HEADER + 2 * 10_000),
+        "truncated WAV: the header declares 16000 samples, the file holds 10000",
+    ),
+    "too short": (lambda p: write_wav(p, 120 / 16000), "120 samples, shorter than one analysis frame (400)"),
+}
+
+
+@pytest.mark.parametrize("case", list(SPOILED))
+def test_stage1_refuses_truncated_and_too_short_files(
+    corpora: Corpora, tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    vox = tmp_path / "VoxCeleb1"
+    shutil.copytree(corpora.vox.root, vox)
+    spoil, message = SPOILED[case]
+    spoil(vox / "wav" / VOX_FILE)
+    data = tmp_path / "out" / "data"
+    without_optional = dict.fromkeys(("musan_root", "rirs_root", "nonspeech_root", "voices_root"))
+    options = corpora.options(
+        voxceleb1_root=str(vox), trials_list=str(vox / "veri_test2.txt"), data=str(data), **without_optional
+    )
+    assert prepare_data.main(options) == 1
+    assert capsys.readouterr().err == f"prepare_data: {vox / 'wav' / VOX_FILE}: {message}\n"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("container", "subtype"), [("WAV", "PCM_16"), ("WAVEX", "PCM_24"), ("RF64", "FLOAT"), ("FLAC", "PCM_16")]
+)
+def test_a_cut_file_of_each_container_is_refused(tmp_path: Path, container: str, subtype: str) -> None:
+    path = tmp_path / f"a.{container.lower()}"
+    noise = 0.05 * np.random.default_rng(0).standard_normal(8000)
+    soundfile.write(str(path), noise, 16000, format=container, subtype=subtype)
+    assert probe_audio(str(path)).frames == 8000
+    cut(path, path.stat().st_size * 2 // 3)
+    declared = f"^{re.escape(str(path))}: truncated (WAV|FLAC): the header declares 8000 samples, "
+    with pytest.raises(AudioError, match=declared):
+        probe_audio(str(path))
+
+
+def test_wav_chunks_around_the_data_are_walked(tmp_path: Path) -> None:
+    """An odd-sized chunk before the data (padded to even) and one after it: the file is complete; cut
+    inside the data, it holds the samples before the cut."""
+    fmt = b"fmt " + (16).to_bytes(4, "little") + bytes.fromhex("0100 0100 803e0000 007d0000 0200 1000")
+    note = b"LIST" + (5).to_bytes(4, "little") + b"notes\0"
+    samples = np.arange(1000, dtype="<i2").tobytes()
+    chunks = fmt + note + b"data" + len(samples).to_bytes(4, "little") + samples + b"id3 " + bytes(4)
+    path = tmp_path / "chunks.wav"
+    path.write_bytes(b"RIFF" + (4 + len(chunks)).to_bytes(4, "little") + b"WAVE" + chunks)
+    assert probe_audio(str(path)).frames == 1000
+    cut(path, len(path.read_bytes()) - 8 - 2 * 300)
+    with pytest.raises(AudioError, match="the header declares 1000 samples, the file holds 700$"):
+        probe_audio(str(path))
+
+
 def test_voxceleb1_dev_and_test_kept_apart(tmp_path: Path) -> None:
     tree = make_voxceleb1(tmp_path / "vox", split_dirs=True)
     dirs = scan_voxceleb1(tree.root, tree.list_path()).prepare()
@@ -494,6 +561,14 @@ def _break_empty_wav(d: Path) -> None:
     write_wav(d.parent / "wav" / "b.wav", 0)
 
 
+def _break_short_wav(d: Path) -> None:
+    write_wav(d.parent / "wav" / "b.wav", 120 / 16000)
+
+
+def _break_truncated_wav(d: Path) -> None:
+    cut(d.parent / "wav" / "b.wav", WAV_HEADER + 2 * 1500)
+
+
 def _break_sample_rate(d: Path) -> None:
     write_wav(d.parent / "wav" / "c.wav", 0.5, sample_rate=8000)
 
@@ -534,7 +609,17 @@ def _break_missing_file(d: Path) -> None:
 
 BROKEN = {  # how to break the directory -> what the error must say
     "missing wav": (_break_missing_wav, "wav.scp:2: recording 'spk1-b': ", "b.wav: no such file"),
-    "empty wav": (_break_empty_wav, "wav.scp:2: recording 'spk1-b' (", "empty (0 samples)"),
+    "empty wav": (_break_empty_wav, "wav.scp:2: recording 'spk1-b' (", "0 samples, shorter than one analysis frame"),
+    "short wav": (
+        _break_short_wav,
+        "wav.scp:2: recording 'spk1-b' (",
+        "120 samples, shorter than one analysis frame (400)",
+    ),
+    "truncated wav": (
+        _break_truncated_wav,
+        "wav.scp:2: recording 'spk1-b': ",
+        "b.wav: truncated WAV: the header declares 4000 samples, the file holds 1500",
+    ),
     "sample rate": (_break_sample_rate, "wav.scp:3: recording 'spk2-c' (", "sample rate 8000 Hz, expected 16000 Hz"),
     "stereo": (_break_stereo, "wav.scp:1: recording 'spk1-a' (", "not mono (2 channels)"),
     "duplicate id": (_break_duplicate, "utt2spk:3: ", "duplicate utterance id 'spk1-b' (first on line 2)"),

@@ -6,8 +6,10 @@
 Writes ``train``, ``test`` (with trials), ``musan_{music,noise,speech}_{train,test}``, ``rirs``,
 ``nonspeech`` and, with --voices-root, ``voices_dev``/``voices_eval`` (with trials) under --data, and
 lists the sets with trials (``clean``: ``test``; VOiCES) in ``<data>/eval_sets.json`` for stage 5.
-Every directory is built in memory and checked first, so a problem in any corpus writes nothing; each
-is then written under a temporary name and renamed, replacing an earlier one only when complete.
+Every recording must hold all the samples its header declares (a half-downloaded corpus is refused) and
+be at least one analysis frame (400 samples) long. Every directory is built in memory and checked
+first, so a problem in any corpus writes nothing; each is then written under a temporary name and
+renamed, replacing an earlier one only when complete.
 Errors name the file (and line of a list) and exit with status 1.
 """
 

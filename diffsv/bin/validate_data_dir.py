@@ -4,8 +4,9 @@
 
 Checks the format (sorting, unique keys, consistency of utt2spk/spk2utt/wav.scp/segments/utt2dur/
 utt2num_samples/trials, speaker-prefixed ids) and, unless --no-audio-check, that every recording is
-readable, mono, 16 kHz, non-empty and as long as the tables say. Prints one OK line, or the first problem
-as ``file:line: what is wrong`` on stderr with exit status 1.
+readable, as long as its header declares (not cut short), mono, 16 kHz, at least one analysis frame
+(400 samples) long and as long as the tables say. Prints one OK line, or the first problem as
+``file:line: what is wrong`` on stderr with exit status 1.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Sample rate, channels and length of audio named by a ``wav.scp`` rxspecifier, cheaply.
 
 Corpus preparation and data-directory validation look at every recording of a corpus (VoxCeleb1 alone
-has 153,516 files). For plain files only the header is read; pipes and archive offsets have no
-header to consult and are read in full through :func:`diffsv.data.audio.read_audio`, so all three
-kinds of specifier are judged by the same reader that training will use.
+has 153,516 files). For plain files only the header is read, and checked against the bytes the file
+holds (:mod:`diffsv.data.audio_integrity`: a cut file is an error, not a short recording); pipes and
+archive offsets have no header to consult and are read in full through
+:func:`diffsv.data.audio.read_audio`, so all three kinds of specifier are judged by the same reader that
+training will use.
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from pathlib import Path
 import soundfile
 
 from diffsv.data.audio import AudioError, is_pipe, read_audio
+from diffsv.data.audio_integrity import truncation
 
 SAMPLE_RATE = 16000
 """The toolkit's one sample rate: corpora and data directories must already be at it (never resampled silently)."""
+ANALYSIS_FRAME = 400
+"""Samples in one analysis window of the front end (25 ms at SAMPLE_RATE; its default ``win_length``):
+shorter audio has no spectrum to embed, so no recording of a data directory may be shorter."""
 
 
 @dataclass(frozen=True)
@@ -33,13 +39,17 @@ class AudioInfo:
 
 
 def probe_audio(rxspecifier: str) -> AudioInfo:
-    """Header facts of a plain file, or of a pipe/ark entry after reading it; AudioError names the specifier."""
+    """Header facts of a plain file, which must hold every sample its header declares, or of a pipe/ark
+    entry after reading it; AudioError names the specifier."""
     spec = rxspecifier.strip()
     if spec and not is_pipe(spec) and Path(spec).is_file():
         try:
             info = soundfile.info(spec)
         except (RuntimeError, soundfile.LibsndfileError) as err:
             raise AudioError(f"{spec}: not readable audio ({err})") from err
+        problem = truncation(spec, info.format, int(info.frames))
+        if problem:
+            raise AudioError(f"{spec}: {problem}")
         return AudioInfo(int(info.samplerate), int(info.channels), int(info.frames))
     audio = read_audio(spec)
     return AudioInfo(audio.sample_rate, audio.channels, int(audio.samples.shape[0]))
@@ -65,11 +75,11 @@ def probe_many(rxspecifiers: Iterable[str], workers: int = 8) -> list[AudioInfo 
 
 
 def format_problem(info: AudioInfo, sample_rate: int = SAMPLE_RATE) -> str | None:
-    """Why audio is unusable by the toolkit (not mono, wrong rate, no samples), or None if it is fine."""
+    """Why audio is unusable by the toolkit (not mono, wrong rate, shorter than one analysis frame), or None."""
     if info.channels != 1:
         return f"not mono ({info.channels} channels)"
     if info.sample_rate != sample_rate:
         return f"sample rate {info.sample_rate} Hz, expected {sample_rate} Hz (diffsv never resamples silently)"
-    if info.frames <= 0:
-        return "empty (0 samples)"
+    if info.frames < ANALYSIS_FRAME:
+        return f"{info.frames} samples, shorter than one analysis frame ({ANALYSIS_FRAME})"
     return None

@@ -5,8 +5,8 @@ empty lines and the right number of columns; utt2spk, wav.scp (or segments), utt
 utt2num_samples cover the same utterances; segments use exactly the recordings of wav.scp, with
 0 <= start < end; speaker-prefixed utterance ids; spk2utt exactly the inverse of utt2spk; trials name
 known utterances. Audio (optional): every recording readable through
-:func:`diffsv.data.audio.read_audio`, mono, 16 kHz, non-empty, and as long as utt2num_samples, utt2dur
-and segments say. Every error names the file and line.
+:func:`diffsv.data.audio.read_audio`, holding every sample its header declares, mono, 16 kHz, at least
+one analysis frame long, and as long as utt2num_samples, utt2dur and segments say. Every error names the file and line.
 """
 
 from __future__ import annotations
@@ -89,7 +89,8 @@ def _check_lengths(data: DataDir, infos: dict[str, AudioInfo]) -> None:
 
 
 def check_audio(data: DataDir) -> None:
-    """Every recording is readable, mono, 16 kHz and non-empty, and as long as the tables say."""
+    """Every recording is readable and complete, mono, 16 kHz, at least one analysis frame long, and as long
+    as the tables say."""
     recordings = list(data.wav_scp.items())
     infos: dict[str, AudioInfo] = {}
     for (recording, spec), result in zip(recordings, probe_many(spec for _, spec in recordings), strict=True):

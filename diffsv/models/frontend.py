@@ -9,12 +9,14 @@ import torch.nn.functional as F
 import torchaudio
 from torch import nn
 
+from diffsv.data.audio_info import ANALYSIS_FRAME, SAMPLE_RATE
+
 
 @dataclass
 class FrontendConfig:
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     n_fft: int = 512
-    win_length: int = 400
+    win_length: int = ANALYSIS_FRAME  # stage 1 refuses recordings shorter than this default
     hop_length: int = 160
     f_min: float = 20.0
     f_max: float = 7600.0

@@ -44,8 +44,9 @@ class Recording:
 
 
 def probe_files(paths: Sequence[Path], resample: bool = False) -> list[Recording]:
-    """Corpus files, which must be readable, mono and non-empty, and at the toolkit's rate unless
-    ``resample`` (stage 1's ``--resample true``) lets them be read through a resampling pipe."""
+    """Corpus files, which must be readable and complete (not cut short of their header's length), mono,
+    at least one analysis frame long, and at the toolkit's rate unless ``resample`` (stage 1's
+    ``--resample true``) lets them be read through a resampling pipe."""
     recordings = []
     for path, info in zip(paths, probe_many(str(p) for p in paths), strict=True):
         if isinstance(info, AudioError):

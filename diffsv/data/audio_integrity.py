@@ -1,0 +1,96 @@
+"""Whether an audio file holds every sample its header declares, so that stage 1 catches a half-downloaded corpus.
+
+libsndfile forgives a cut file: for a WAV whose data chunk runs past the end of the file it reports, and
+reads, only what is there, so a truncated recording would pass as a short one. What is checked, per
+container, is what can be checked without decoding the audio (VoxCeleb1 alone has 153,516 files):
+
+- WAV (RIFF, and RF64 with its 64-bit sizes): the size the data chunk declares against the bytes after
+  its start, reading only the chunk headers. A RIFF data size of 0xFFFFFFFF is a streaming writer's
+  "unknown" and means "to the end of the file".
+- FLAC: the header's sample count is confirmed by decoding the last sample (libsndfile seeks there and
+  decodes one block); a cut file cannot be decoded that far. Its actual length would take a full
+  decode, so only the declared one is reported.
+- Other containers (AIFF, Ogg, ...): libsndfile's view is taken as it is; a cut one reads as shorter.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+
+import soundfile
+
+_UNKNOWN_SIZE = 0xFFFFFFFF
+_EXTENSIBLE = 0xFFFE
+_ONE_BLOCK_PER_SAMPLE = {1, 3, 6, 7}
+"""WAVE format tags whose block is one sample frame: PCM, IEEE float, A-law, mu-law (ADPCM and GSM blocks
+hold many)."""
+
+
+@dataclass(frozen=True)
+class DataChunk:
+    """A WAV data chunk: the bytes its header declares, the bytes the file holds from its start, and the
+    bytes per sample frame (None for codecs whose blocks hold many frames)."""
+
+    declared: int
+    present: int
+    frame_bytes: int | None
+
+
+def wav_data_chunk(path: str) -> DataChunk | None:
+    """The data chunk of a RIFF or RF64 WAVE file from its chunk headers, or None if it has none to find."""
+    with open(path, "rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        head = file.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:] != b"WAVE":
+            return None
+        long_size: int | None = None  # RF64: the data size, from the ds64 chunk
+        frame_bytes: int | None = None
+        while len(header := file.read(8)) == 8:
+            name, chunk_size = header[:4], struct.unpack_from("<I", header, 4)[0]
+            start = file.tell()
+            if name == b"ds64" and len(body := file.read(16)) == 16:
+                long_size = struct.unpack_from("<Q", body, 8)[0]
+            elif name == b"fmt " and len(body := file.read(min(chunk_size, 26))) >= 14:
+                tag, block_align = struct.unpack_from("<H", body)[0], struct.unpack_from("<H", body, 12)[0]
+                if tag == _EXTENSIBLE and len(body) == 26:  # the sub-format GUID starts with the real tag
+                    tag = struct.unpack_from("<H", body, 24)[0]
+                frame_bytes = block_align if tag in _ONE_BLOCK_PER_SAMPLE and block_align > 0 else None
+            elif name == b"data":
+                declared = chunk_size
+                if chunk_size == _UNKNOWN_SIZE:
+                    declared = long_size if long_size is not None else size - start
+                return DataChunk(declared, size - start, frame_bytes)
+            file.seek(start + chunk_size + chunk_size % 2)  # chunks are padded to an even size
+    return None
+
+
+def _wav_truncation(path: str) -> str | None:
+    chunk = wav_data_chunk(path)
+    if chunk is None or chunk.present >= chunk.declared:
+        return None
+    if chunk.frame_bytes is None:
+        return f"truncated WAV: the header declares {chunk.declared} bytes of audio, the file holds {chunk.present}"
+    declared, held = chunk.declared // chunk.frame_bytes, chunk.present // chunk.frame_bytes
+    return f"truncated WAV: the header declares {declared} samples, the file holds {held}"
+
+
+def _flac_truncation(path: str, frames: int) -> str | None:
+    try:
+        with soundfile.SoundFile(path) as audio:
+            audio.seek(frames - 1)
+            complete = audio.read(1).shape[0] == 1
+    except (RuntimeError, soundfile.LibsndfileError):
+        complete = False
+    return None if complete else f"truncated FLAC: the header declares {frames} samples, the last cannot be decoded"
+
+
+def truncation(path: str, container: str, frames: int) -> str | None:
+    """Why ``path`` holds fewer samples than its header declares, or None; ``container`` and ``frames`` are
+    libsndfile's (``soundfile.info``) format and length."""
+    if container in ("WAV", "WAVEX", "RF64"):
+        return _wav_truncation(path)
+    if container == "FLAC" and frames > 0:
+        return _flac_truncation(path, frames)
+    return None
