@@ -21,22 +21,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import soundfile
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from torch.utils.data import DataLoader
+from data_loading import dataset, loader_rate, musan_like_pools, voxceleb_like_corpus
 from training_speed import crops_per_second, synthetic_batch
 
-from diffsv.data.augment import AugmentationConfig, Augmenter, NoisePool, NoisePools
-from diffsv.data.kaldi_dir import DataDir
-from diffsv.data.speaker_crops import SpeakerCrops
 from diffsv.embedding import Embedder, SegmentConfig
-from diffsv.models import DiffSV, ModelConfig
+from diffsv.models import DiffSV
 from diffsv.training.config import LossConfig
 from diffsv.training.objective import TrainingObjective
-from diffsv.training.sampler import EpochBatchSampler
-from diffsv.training.trainer import collate
 
 SAMPLE_RATE = 16_000
 CROP = 31_920
@@ -56,9 +50,11 @@ def peak_memory(device: torch.device) -> str:
     return f"{torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB" if device.type == "cuda" else "-"
 
 
-def training_rows(device: torch.device, batch: int, steps: int) -> list[tuple[str, str, str]]:
+def training_rows(device: torch.device, batch: int, steps: int, compile_too: bool) -> list[tuple[str, str, str]]:
+    """``compile_too``: also under torch.compile (on a CPU its C++ compilation alone takes over ten minutes)."""
+    variants = [("fp32", False, False), ("bf16", True, False)] + [("bf16, torch.compile", True, True)] * compile_too
     rows = []
-    for name, bf16, compiled in (("fp32", False, False), ("bf16", True, False), ("bf16, torch.compile", True, True)):
+    for name, bf16, compiled in variants:
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         try:
@@ -88,45 +84,12 @@ def embedding_rows(device: torch.device, utterances: int, segment_samples: int) 
     return rows
 
 
-def voxceleb_like_corpus(directory: Path, files: int, seed: int = 0) -> DataDir:
-    """``files`` recordings with VoxCeleb1-like lengths: log-normal, median about 6.5 s, 4-145 s."""
-    rng = np.random.default_rng(seed)
-    lengths = np.clip(rng.lognormal(np.log(6.5), 0.55, files), 4.0, 145.0)
-    wav_scp, utt2spk = {}, {}
-    for k, seconds in enumerate(lengths):
-        path = directory / f"spk{k % 20:02d}-{k:05d}.wav"
-        soundfile.write(path, (0.05 * rng.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32), SAMPLE_RATE)
-        wav_scp[path.stem], utt2spk[path.stem] = str(path), f"spk{k % 20:02d}"
-    return DataDir(wav_scp=wav_scp, utt2spk=utt2spk)
-
-
 def loader_rows(directory: Path, files: int, workers: list[int], consumption: float) -> list[tuple[str, str, str]]:
     train = voxceleb_like_corpus(directory / "train", files)
-    pools = {
-        name: NoisePool(voxceleb_like_corpus(directory / name, 12, seed), name, SAMPLE_RATE)
-        for seed, name in enumerate(("noise", "babble", "music"), start=1)
-    }
-    rirs = directory / "rirs"
-    rirs.mkdir()
-    rir_files = {}
-    for k in range(4):
-        decay = np.exp(-np.arange(4000) / 800.0) * np.random.default_rng(k).standard_normal(4000)
-        soundfile.write(rirs / f"r{k}.wav", decay.astype(np.float32), SAMPLE_RATE)
-        rir_files[f"r{k}"] = str(rirs / f"r{k}.wav")
-    reverb = NoisePool(DataDir(wav_scp=rir_files, utt2spk={k: k for k in rir_files}), "rirs", SAMPLE_RATE)
-    augmenter = Augmenter(AugmentationConfig(), NoisePools(reverb=reverb, **pools), SAMPLE_RATE)
-    config = ModelConfig()
-    labels = {spk: i for i, spk in enumerate(sorted(set(train.utt2spk.values())))}
-    dataset = SpeakerCrops(
-        train, list(train.utt2spk), labels, CROP, config.frontend, augmenter, 0, config.diffusion.t_epsilon
-    )
+    crops = dataset(train, musan_like_pools(directory), augment=True)
     rows = []
     for count in workers:
-        sampler = EpochBatchSampler(len(dataset), 40, 0)
-        loader = DataLoader(dataset, batch_sampler=sampler, num_workers=count, collate_fn=collate)
-        start = time.perf_counter()
-        crops = sum(batch.clean.shape[0] for batch in loader)
-        rate = crops / (time.perf_counter() - start)
+        rate = loader_rate(crops, count, 40)
         needed = math.ceil(consumption / rate * max(count, 1)) if rate else 0
         rows.append((f"data loader, {count} workers", f"{rate:.1f} crops/s", f"one GPU at bf16 needs ~{needed}"))
     return rows
@@ -169,7 +132,9 @@ def ddp_rows(device: torch.device, batch: int) -> list[tuple[str, str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of this script on a CPU")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes and no torch.compile: a smoke run of this script on a CPU"
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -179,7 +144,7 @@ def main() -> None:
     segment_samples = 16_000 if args.quick else 159_920
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"gpu_check: {name}, torch {torch.__version__}")
-    rows = training_rows(device, batch, steps)
+    rows = training_rows(device, batch, steps, compile_too=not args.quick)
     rows += embedding_rows(device, utterances, segment_samples)
     consumption = float(rows[1][1].split()[0]) if rows[1][1] != "failed" else 0.0
     with tempfile.TemporaryDirectory() as directory:

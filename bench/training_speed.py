@@ -15,9 +15,10 @@ import time
 
 import torch
 
+from diffsv.data.example_draws import diffusion_draws
 from diffsv.models import DiffSV
 from diffsv.training.config import LossConfig
-from diffsv.training.objective import Batch, TrainingObjective, diffusion_draws
+from diffsv.training.objective import Batch, TrainingObjective
 
 CROP = 31_920
 

@@ -1,0 +1,103 @@
+"""What the paper's scale costs on GPUs: GPU-hours of its training (320 epochs of VoxCeleb1) and of its
+evaluation protocol (21 conditions of 4,874 test utterances, 4 x 10 s segments, 10 score-network evaluations),
+on 1 and 4 GPUs, and which dominates.
+
+    tools/venv/bin/python bench/cost_model.py [--crops-per-second R] [--utterances-per-second U]
+
+Until ``bench/gpu_check.sh`` has measured a GPU, the rates are *projected*: the floating-point work of one
+training crop and of one test utterance of the paper's model is counted here (PyTorch's FLOP counter,
+forward and backward for training) and divided into each device's published dense bf16 throughput at an
+assumed utilisation. Give the GPU check's measured rates with the options and the table uses them instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+from training_speed import synthetic_batch
+
+from diffsv.embedding import Embedder, SegmentConfig
+from diffsv.models import DiffSV
+from diffsv.training.config import LossConfig
+from diffsv.training.objective import TrainingObjective
+
+TRAIN_UTTERANCES = 148_642  # VoxCeleb1 dev: one crop per utterance per epoch
+EPOCHS = 320
+UTTERANCE_CONDITIONS = 21 * 4_874  # the clean test set and 20 noisy copies
+#: Published dense bf16 tensor throughput (TFLOP/s, without sparsity) of common training GPUs.
+DEVICES = {"A100": 312.0, "H100 SXM": 989.0}
+#: The share of that peak assumed reached by a model of small convolutions and a 10-step sampler.
+UTILISATION = 0.25
+#: The same work measured on 2 CPU cores of this project (README, "Speed"): crops/s and s per test utterance.
+CPU_CROPS_PER_SECOND = 2.85
+CPU_SECONDS_PER_UTTERANCE = 13.7
+
+
+def training_flops_per_crop() -> float:
+    """Forward and backward FLOPs of one training crop of the paper's model (a batch of 2, halved)."""
+    objective = TrainingObjective(DiffSV(), num_speakers=1211, config=LossConfig())
+    batch = synthetic_batch(2, torch.device("cpu"))
+    with FlopCounterMode(display=False) as counter:
+        objective(batch, "joint")["loss"].backward()
+    return counter.get_total_flops() / 2
+
+
+def embedding_flops_per_utterance() -> float:
+    """FLOPs of one test utterance under the paper's protocol (4 segments of 159,920 samples, 10 Euler steps)."""
+    embedder = Embedder(DiffSV().eval(), torch.device("cpu"), SegmentConfig(), batch_size=4)
+    samples = (0.1 * np.random.default_rng(0).standard_normal(8 * 16_000)).astype(np.float32)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        list(embedder.embed([("u", samples)]))
+    return counter.get_total_flops()
+
+
+def projected_rate(flops: float, tflops: float) -> float:
+    return tflops * 1e12 * UTILISATION / flops
+
+
+def hours(work: int, rate: float) -> float:
+    return work / rate / 3600
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--crops-per-second", type=float, help="a GPU's measured training rate (bf16, batch 40)")
+    parser.add_argument("--utterances-per-second", type=float, help="a GPU's measured stage-5 rate")
+    parser.add_argument("--device-name", default="measured GPU", help="what the measured rates were measured on")
+    args = parser.parse_args()
+    train_flops, embed_flops = training_flops_per_crop(), embedding_flops_per_utterance()
+    crops, utterances = TRAIN_UTTERANCES * EPOCHS, UTTERANCE_CONDITIONS
+    print(
+        f"counted: {train_flops / 1e9:.1f} GFLOP per training crop, {embed_flops / 1e12:.2f} TFLOP per test utterance"
+    )
+    print(f"work: {crops:,} training crops ({EPOCHS} epochs), {utterances:,} test utterance-conditions")
+    rows = [
+        ("2 CPU cores (measured)", CPU_CROPS_PER_SECOND, 1 / CPU_SECONDS_PER_UTTERANCE),
+        *(
+            (
+                f"{name}, {tflops:.0f} TFLOP/s bf16 (projected, {UTILISATION:.0%})",
+                *(projected_rate(flops, tflops) for flops in (train_flops, embed_flops)),
+            )
+            for name, tflops in DEVICES.items()
+        ),
+    ]
+    if args.crops_per_second and args.utterances_per_second:
+        rows.append((f"{args.device_name} (measured)", args.crops_per_second, args.utterances_per_second))
+    print(
+        "\n| device | training crops/s | test utt/s | training, device-hours | evaluation, device-hours "
+        "| on 1 device, days | on 4 devices, days | evaluation share |\n|---|---|---|---|---|---|---|---|"
+    )
+    for name, crop_rate, utt_rate in rows:
+        train_hours, eval_hours = hours(crops, crop_rate), hours(utterances, utt_rate)
+        total = train_hours + eval_hours
+        print(
+            f"| {name} | {crop_rate:.1f} | {utt_rate:.2f} | {train_hours:,.0f} | {eval_hours:,.1f} | "
+            f"{total / 24:,.1f} | {total / 24 / 4:,.1f} | {eval_hours / total:.1%} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
