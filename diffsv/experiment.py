@@ -8,6 +8,7 @@
     embeddings/cohort/wav.scp  mean.npy             stage 5 with score normalisation: its cohort
     scores/<condition>.score  scoring.json          stage 5: scores and how they were normalised
     results.json  RESULTS.md  figures/              stage 5: the report
+    calibration.json                                stage 5 or 'diffsv calibrate': scores to log-likelihood ratios
     export/                                         stage 6
     log/                                            the recipe's job logs
 
@@ -110,6 +111,10 @@ class Experiment:
     @property
     def figures_dir(self) -> Path:
         return self.root / "figures"
+
+    @property
+    def calibration_file(self) -> Path:
+        return self.root / "calibration.json"
 
     # stage 6 and the recipe
     @property

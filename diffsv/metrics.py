@@ -61,7 +61,7 @@ DCF_OPERATING_POINTS: tuple[DcfOperatingPoint, ...] = (
 METRIC_KEYS: tuple[str, ...] = ("eer", *(point.key for point in DCF_OPERATING_POINTS))
 
 
-def _validate(scores: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+def validate_scores(scores: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Scores as float64 and labels as bool, both 1-D; ValueError for anything the metrics cannot use."""
     scores = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(labels)
@@ -89,7 +89,7 @@ def det_curve(scores: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndar
 
     One sort and two cumulative sums: O(n log n) for n trials.
     """
-    scores, labels = _validate(scores, labels)
+    scores, labels = validate_scores(scores, labels)
     order = np.argsort(scores, kind="stable")
     scores, labels = scores[order], labels[order]
     block_ends = np.flatnonzero(np.append(scores[1:] != scores[:-1], True))
@@ -132,13 +132,23 @@ def eer_threshold(scores: ArrayLike, labels: ArrayLike) -> float:
     return _interpolate(np.append(levels, levels[-1]), _crossing(p_fa, p_miss))
 
 
-def _min_dcf_from_curve(p_fa: np.ndarray, p_miss: np.ndarray, p_target: float, c_miss: float, c_fa: float) -> float:
+def check_operating_point(p_target: float, c_miss: float = 1.0, c_fa: float = 1.0) -> None:
+    """ValueError unless the prior is in (0, 1) and both costs are positive."""
     if not 0.0 < p_target < 1.0:
         raise ValueError(f"p_target must be in (0, 1), got {p_target}")
     if c_miss <= 0 or c_fa <= 0:
         raise ValueError(f"costs must be positive, got C_miss={c_miss}, C_fa={c_fa}")
-    cost = c_miss * p_target * p_miss + c_fa * (1.0 - p_target) * p_fa
-    return float(cost.min() / min(c_miss * p_target, c_fa * (1.0 - p_target)))
+
+
+def normalized_cost(p_miss: ArrayLike, p_fa: ArrayLike, p_target: float, c_miss: float, c_fa: float) -> np.ndarray:
+    """``C_miss p P_miss + C_fa (1 - p) P_fa`` over the cost of the better trivial system (accept all or none)."""
+    check_operating_point(p_target, c_miss, c_fa)
+    cost = c_miss * p_target * np.asarray(p_miss) + c_fa * (1.0 - p_target) * np.asarray(p_fa)
+    return cost / min(c_miss * p_target, c_fa * (1.0 - p_target))
+
+
+def _min_dcf_from_curve(p_fa: np.ndarray, p_miss: np.ndarray, p_target: float, c_miss: float, c_fa: float) -> float:
+    return float(normalized_cost(p_miss, p_fa, p_target, c_miss, c_fa).min())
 
 
 def eer(scores: ArrayLike, labels: ArrayLike) -> float:
@@ -149,6 +159,17 @@ def eer(scores: ArrayLike, labels: ArrayLike) -> float:
 def min_dcf(scores: ArrayLike, labels: ArrayLike, p_target: float, c_miss: float = 1.0, c_fa: float = 1.0) -> float:
     """Normalised minimum detection cost: the best threshold's cost over ``min(C_miss p, C_fa (1 - p))``."""
     return _min_dcf_from_curve(*det_curve(scores, labels), p_target, c_miss, c_fa)
+
+
+def dcf_at_threshold(
+    scores: ArrayLike, labels: ArrayLike, threshold: float, p_target: float, c_miss: float = 1.0, c_fa: float = 1.0
+) -> float:
+    """Normalised detection cost of one fixed decision rule, accepting ``score >= threshold`` (as
+    ``diffsv.load_model(...).verify`` does): what a threshold chosen beforehand actually costs, where minDCF
+    is the cost of the best threshold chosen afterwards."""
+    scores, labels = validate_scores(scores, labels)
+    accepted = scores >= threshold
+    return float(normalized_cost(np.mean(~accepted[labels]), np.mean(accepted[~labels]), p_target, c_miss, c_fa))
 
 
 def verification_metrics(scores: ArrayLike, labels: ArrayLike) -> dict[str, float]:

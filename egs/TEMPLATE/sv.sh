@@ -30,6 +30,8 @@ master_addr=${master_addr:-} # ... and the rank-0 node's address; empty: the sch
 : "${score_norm:=none}"      # stage 5 scoring: none (the reference), mean (subtract the cohort mean) or asnorm
 : "${cohort_utts:=3000}"     # training utterances (evenly spaced) embedded as the mean/AS-norm cohort
 : "${asnorm_top_n:=300}"     # cohort scores kept per utterance by AS-norm
+calibrate_sets=${calibrate_sets:-} # stage 5: conditions to fit a score calibration on (empty: none) ...
+: "${calibrate_quality:=none}" # ... and its quality measure: none or duration
 : "${embed_gpus:=0}"        # stage 5 embedding: 0 runs $nj CPU jobs ($decode_cmd); N runs N jobs of one GPU each ($cuda_cmd)
 : "${embed_batch_size:=8}"   # segments per forward pass (a GPU: a few hundred)
 : "${embed_precision:=fp32}" # fp32, or bf16 autocast on GPUs
@@ -63,6 +65,9 @@ ${corpus_help:-}
   --score-norm none|mean|asnorm   score normalisation of stage 5 [$score_norm]
   --cohort-utts N              training utterances in the mean/AS-norm cohort [$cohort_utts]
   --asnorm-top-n N             AS-norm's top-N cohort scores [$asnorm_top_n]
+  --calibrate-sets 'A B'       stage 5: fit a score-to-LLR calibration on these conditions' trials (verify then
+                               decides at a target prior) [none]
+  --calibrate-quality none|duration   the calibration's quality measure [$calibrate_quality]
   --embed-gpus N               stage 5: N one-GPU embedding jobs instead of $nj CPU jobs [$embed_gpus]
   --embed-batch-size N --embed-precision fp32|bf16   segments per forward pass and arithmetic [$embed_batch_size, $embed_precision]
   --model final|best           model scored by stage 5 and exported by stage 6 [$model]
@@ -181,6 +186,8 @@ system_stages() {
     [ -z "$compare" ] || results_args=(--compare "$compare")
     [ "$show_paper" = true ] || results_args+=(--no-paper)
     python -m diffsv.bin.evaluate finish --exp "$expdir" "${results_args[@]}"
+    [ -z "$calibrate_sets" ] || python -m diffsv.bin.calibrate --exp "$expdir" --data "$data" \
+      --sets "$calibrate_sets" --quality "$calibrate_quality"
     cat "$expdir/RESULTS.md"
   fi
 
