@@ -2,11 +2,13 @@
 
     diffsv embed wav.scp embeddings.ark --model exp/diffsv      # Kaldi ark + scp of segment embeddings
     diffsv score trials embeddings.scp [--output scores]        # cosine scores; EER when trials are labelled
-    diffsv verify enrol.wav test.wav --model exp/diffsv         # same speaker or not, at the EER threshold
+    diffsv verify enrol.wav test.wav --model exp/diffsv         # same speaker or not (EER threshold; LLR if calibrated)
+    diffsv calibrate scores trials --model exp/diffsv           # fit scores -> LLRs; verify then decides at a prior
     diffsv enhance noisy.wav frontend.png --model exp/diffsv    # noisy log-mel | enhancer prior | diffusion output
 
-``--model`` takes an experiment directory (its final.pt, recorded test protocol, mean and threshold) or a
-model file. Errors name the file and exit with status 1.
+``--model`` takes an experiment directory (its final.pt, recorded test protocol, mean, threshold and
+calibration) or a model file; ``calibrate --model`` names the experiment directory it writes to. Errors
+name the file and exit with status 1.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from diffsv.calibration import DEFAULT_TARGET_PRIOR
+from diffsv.utils.argtypes import probability
+
 if TYPE_CHECKING:
     from diffsv.inference import SpeakerVerifier
 
@@ -34,19 +39,49 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--sampler-steps", type=int, help="sampler steps [the experiment's]")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument(
+        "--segments",
+        type=segment_count,
+        default="all",
+        help="windows per recording: 'all' covers the whole of it; N takes N evenly spaced windows; "
+        "'stage5' the experiment's test protocol [all]",
+    )
+    parser.add_argument(
+        "--min-speech",
+        type=float,
+        default=0.5,
+        help="seconds above the energy floor (-50 dBFS) an input needs; less is refused [0.5]",
+    )
+    parser.add_argument("--allow-short", action="store_true", help="embed any input of at least one frame")
+
+
+def segment_count(text: str) -> int | str | None:
+    """``all``, ``stage5`` (None: the experiment's protocol) or a positive count."""
+    if text in ("all", "stage5"):
+        return None if text == "stage5" else text
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected 'all', 'stage5' or a positive count, got '{text}'")
+    return int(text)
 
 
 def load(args: argparse.Namespace) -> SpeakerVerifier:
     # torch is imported here, not at the top, so that --help answers at once.
     from diffsv.inference import load_model
 
-    return load_model(args.model, device=args.device, sampler=args.sampler, steps=args.sampler_steps)
+    return load_model(
+        args.model,
+        device=args.device,
+        sampler=args.sampler,
+        steps=args.sampler_steps,
+        segments=args.segments,
+        min_speech=0.0 if args.allow_short else args.min_speech,
+    )
 
 
 def embed(args: argparse.Namespace) -> str:
-    """Embed every utterance of a Kaldi wav.scp (files, pipes or ark offsets; any sample rate) with the
-    experiment's test protocol. Writes OUTPUT (.ark) and its .scp; each entry is a (segments, dim)
-    matrix, its noise seeded by the utterance id exactly as recipe stage 5 seeds it."""
+    """Embed every recording of a Kaldi wav.scp (any sample rate), whole by default (--segments). Writes
+    OUTPUT (.ark) and its .scp; each entry is a (segments, dim) matrix, the one the API and verify give the
+    same audio (the sampler's noise is seeded by the audio itself, as in recipe stage 5)."""
     from tqdm import tqdm
 
     from diffsv.data.kaldi_dir import read_wav_scp
@@ -83,12 +118,41 @@ def score(args: argparse.Namespace) -> str:
 
 
 def verify(args: argparse.Namespace) -> str:
-    """Decide whether two recordings share a speaker: their score against the threshold (by default the
-    experiment's clean EER point). Prints the verdict, the score and the threshold."""
-    result = load(args).verify(args.enrol, args.test, threshold=args.threshold)
+    """Decide whether two recordings share a speaker. With a calibrated experiment (calibration.json, from
+    'diffsv calibrate'), their log-likelihood ratio against the Bayes threshold at the target prior; else
+    their score against the threshold (by default the experiment's clean EER point). Prints the verdict,
+    the score, the LLR and prior when calibrated, and the threshold."""
+    result = load(args).verify(args.enrol, args.test, threshold=args.threshold, target_prior=args.target_prior)
     verdict = "same speaker" if result.accepted else "different speakers"
-    print(f"{verdict}: score {result.score:.4f}, threshold {result.threshold:.4f}")
+    if result.target_prior is not None:
+        print(
+            f"{verdict}: LLR {result.llr:.3f} (score {result.score:.4f}), "
+            f"threshold {result.threshold:.3f} at target prior {result.target_prior:g}"
+        )
+    elif result.llr is not None:
+        print(f"{verdict}: score {result.score:.4f}, threshold {result.threshold:.4f} (LLR {result.llr:.3f})")
+    else:
+        print(f"{verdict}: score {result.score:.4f}, threshold {result.threshold:.4f}")
     return ""
+
+
+def calibrate(args: argparse.Namespace) -> str:
+    """Fit a logistic-regression calibration (diffsv.calibration) that maps the scores of a labelled trial
+    list to log-likelihood ratios, and store it in the experiment as calibration.json, where 'diffsv
+    verify' and diffsv.load_model find it. With --utt2dur, the durations of both sides of each trial are a
+    quality measure too. The scores must be the experiment's own (for an experiment's stage-5 score files,
+    'python -m diffsv.bin.calibrate --exp EXP --data DATA --sets ...' finds them and their trials)."""
+    from diffsv.calibration import TrialSet
+    from diffsv.calibration import calibrate as fit_and_store
+    from diffsv.experiment import Experiment
+
+    if not args.model.is_dir():
+        raise ValueError(f"{args.model}: not an experiment directory (--model names where calibration.json goes)")
+    exp = Experiment(args.model)
+    trial_set = TrialSet(str(args.scores), args.scores, args.trials, args.utt2dur)
+    quality = "duration" if args.utt2dur else None
+    result = fit_and_store([trial_set], exp.calibration_file, quality, args.target_prior)
+    return f"wrote {exp.calibration_file}: {result.describe()}"
 
 
 def enhance(args: argparse.Namespace) -> str:
@@ -159,8 +223,31 @@ COMMANDS = {
         (
             ("enrol", {"type": Path, "help": "first recording (any format soundfile reads)"}),
             ("test", {"type": Path, "help": "second recording"}),
-            ("--threshold", {"type": float, "help": "decision threshold [the experiment's EER threshold]"}),
+            ("--threshold", {"type": float, "help": "score threshold [calibrated: the LLR decides; else the EER's]"}),
+            (
+                "--target-prior",
+                {
+                    "type": probability,
+                    "default": DEFAULT_TARGET_PRIOR,
+                    "help": "prior of the same speaker, at which a calibrated experiment decides [%(default)s]",
+                },
+            ),
         ),
+    ),
+    "calibrate": Command(
+        calibrate,
+        "fit a score-to-LLR calibration on a labelled trial list and store it in the experiment",
+        (
+            ("scores", {"type": Path, "help": "score file: 'utt1 utt2 score' lines"}),
+            ("trials", {"type": Path, "help": "Kaldi trials: 'utt1 utt2 target|nontarget'"}),
+            ("--utt2dur", {"type": Path, "help": "durations of the trials' utterances: a quality measure"}),
+            (
+                "--target-prior",
+                {"type": probability, "default": DEFAULT_TARGET_PRIOR, "help": "prior the fit weighs to [%(default)s]"},
+            ),
+            ("--model", {"type": Path, "required": True, "help": "experiment directory to store calibration.json"}),
+        ),
+        uses_model=False,
     ),
     "enhance": Command(
         enhance,

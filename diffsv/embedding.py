@@ -1,9 +1,13 @@
-"""Test-time embeddings with the reference protocol: fixed segments per utterance, batched across utterances.
+"""Test-time embeddings: segments of each utterance, batched across utterances.
 
-An utterance gives ``segments`` windows of ``segment_samples`` at evenly spaced offsets from 0 to
-``len - segment_samples`` (truncated to integers); one not longer than a window is wrap-padded to it
-(spec section 7: 4 x 159,920 samples). The sampler's starting noise is seeded by the utterance id, so an
-embedding does not depend on the batch it was computed in or on how the work was split into jobs.
+The reference protocol (stage 5; spec section 7: 4 x 159,920 samples): an utterance gives ``segments``
+windows of ``segment_samples`` at evenly spaced offsets from 0 to ``len - segment_samples`` (truncated to
+integers); one not longer than a window is wrap-padded to it. ``segments="all"`` (the inference API's
+default) covers the whole recording instead: as many windows as it takes to cover it, evenly spaced and
+overlapping where needed, at most :data:`MAX_SEGMENTS`.
+
+The sampler's starting noise is seeded by the audio itself (:func:`audio_generator`), so the same audio
+gets the same embedding whatever it is called, in whichever batch, job or path it is computed.
 """
 
 from __future__ import annotations
@@ -25,30 +29,48 @@ from diffsv.experiment import EMBEDDING_RECORD, read_record
 from diffsv.models import DiffSV
 from diffsv.utils.fileio import atomic_open
 
+NOISE_SEEDED_BY = "audio"
+"""Recorded with embeddings: those of a toolkit that seeded the noise by utterance id are made again."""
+MAX_SEGMENTS = 30
+"""The most windows ``segments="all"`` takes (5 minutes of the paper's 10 s windows): longer audio is
+sampled by evenly spaced windows rather than covered."""
+
 
 @dataclass(frozen=True)
 class SegmentConfig:
-    segments: int = 4
+    """Windows per utterance (a count, or ``"all"`` to cover the recording) and samples per window."""
+
+    segments: int | str = 4
     segment_samples: int = 159_920
 
     def __post_init__(self) -> None:
-        if self.segments < 1 or self.segment_samples < 1:
+        count_ok = self.segments == "all" or (isinstance(self.segments, int) and self.segments >= 1)
+        if not count_ok or self.segment_samples < 1:
             raise ValueError(
-                f"segments and segment samples must be at least 1, got {self.segments} x {self.segment_samples}"
+                f"segments must be 'all' or at least 1 and segment samples at least 1, "
+                f"got {self.segments!r} x {self.segment_samples}"
             )
+
+    def count(self, samples: int) -> int:
+        """How many windows an utterance of ``samples`` samples gives."""
+        if self.segments != "all":
+            return int(self.segments)
+        return min(MAX_SEGMENTS, max(1, -(-samples // self.segment_samples)))
 
 
 def utterance_segments(samples: np.ndarray, config: SegmentConfig) -> np.ndarray:
     """(segments, segment_samples) windows of one utterance."""
-    length = config.segment_samples
+    length, count = config.segment_samples, config.count(samples.shape[0])
     if samples.shape[0] <= length:
-        return np.tile(np.pad(samples, (0, length - samples.shape[0]), mode="wrap"), (config.segments, 1))
-    starts = np.linspace(0, samples.shape[0] - length, config.segments).astype(np.int64)
+        return np.tile(np.pad(samples, (0, length - samples.shape[0]), mode="wrap"), (count, 1))
+    starts = np.linspace(0, samples.shape[0] - length, count).astype(np.int64)
     return np.stack([samples[start : start + length] for start in starts])
 
 
-def utterance_generator(seed: int, utt: str) -> torch.Generator:
-    digest = hashlib.sha256(utt.encode()).digest()
+def audio_generator(seed: int, samples: np.ndarray) -> torch.Generator:
+    """The generator of an utterance's starting noise, seeded by its samples (float32 at the model's rate):
+    one recording always gets one embedding, whether stage 5, ``diffsv embed`` or the API computed it."""
+    digest = hashlib.sha256(np.ascontiguousarray(samples, dtype=np.float32).tobytes()).digest()
     return torch.Generator().manual_seed((seed * 1_000_003 + int.from_bytes(digest[:7], "little")) % 2**63)
 
 
@@ -59,8 +81,8 @@ PRECISIONS = ("fp32", "bf16")
 class Embedder:
     """Embeds utterances in batches of up to ``batch_size`` segments on ``device``.
 
-    An utterance's embedding does not depend on the batch it is in (its starting noise is seeded by its id),
-    so any ``batch_size`` and any device give the same embeddings up to float rounding.
+    An utterance's embedding does not depend on the batch it is in (its starting noise is seeded by its
+    audio), so any ``batch_size`` and any device give the same embeddings up to float rounding.
     """
 
     def __init__(
@@ -78,38 +100,36 @@ class Embedder:
         self.device = device
         self.precision = precision
         self.segments = segments
-        self.batch_size = max(batch_size, segments.segments)
+        self.batch_size = batch_size
         self.seed = seed
         frames = 1 + segments.segment_samples // model.config.frontend.hop_length
         self.noise_shape = (model.config.frontend.n_mels, frames)
 
-    def _run(self, batch: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
-        wavs = torch.from_numpy(np.concatenate([windows for _, windows in batch])).to(self.device)
+    def _run(self, batch: list[tuple[str, np.ndarray, torch.Generator]]) -> list[tuple[str, np.ndarray]]:
+        wavs = torch.from_numpy(np.concatenate([windows for _, windows, _ in batch])).to(self.device)
         noise = torch.cat(
-            [
-                torch.randn(windows.shape[0], *self.noise_shape, generator=utterance_generator(self.seed, utt))
-                for utt, windows in batch
-            ]
+            [torch.randn(windows.shape[0], *self.noise_shape, generator=generator) for _, windows, generator in batch]
         ).to(self.device)
         bf16 = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
         with torch.no_grad(), bf16:
             embeddings = self.model.embed(wavs, init_noise=noise).float().cpu().numpy()
         out, row = [], 0
-        for utt, windows in batch:
+        for utt, windows, _ in batch:
             out.append((utt, embeddings[row : row + windows.shape[0]]))
             row += windows.shape[0]
         return out
 
     def embed(self, utterances: Iterable[tuple[str, np.ndarray]]) -> Iterator[tuple[str, np.ndarray]]:
         """(utt, samples) -> (utt, (segments, embed_dim) float32), in input order."""
-        batch: list[tuple[str, np.ndarray]] = []
+        batch: list[tuple[str, np.ndarray, torch.Generator]] = []
         size = 0
         for utt, samples in utterances:
-            windows = utterance_segments(samples.astype(np.float32), self.segments)
+            samples = samples.astype(np.float32, copy=False)
+            windows = utterance_segments(samples, self.segments)
             if batch and size + windows.shape[0] > self.batch_size:
                 yield from self._run(batch)
                 batch, size = [], 0
-            batch.append((utt, windows))
+            batch.append((utt, windows, audio_generator(self.seed, samples)))
             size += windows.shape[0]
         if batch:
             yield from self._run(batch)
@@ -146,8 +166,9 @@ def embedding_record(
     model_file: Path, model: DiffSV, segments: SegmentConfig, seed: int, precision: str = "fp32"
 ) -> dict[str, Any]:
     """How embeddings are made: the model file (by content, so a retrained model makes old embeddings
-    stale), the segments, the seed of the starting noise, the sampler ``model`` is set to use and the
-    arithmetic (the batch size and device are left out: they do not change an embedding)."""
+    stale), the segments, the seed of the starting noise and what it is derived from, the sampler ``model``
+    is set to use and the arithmetic (the batch size and device are left out: they do not change an
+    embedding)."""
     diffusion = model.config.diffusion
     return {
         "model": str(model_file.resolve()),
@@ -155,6 +176,7 @@ def embedding_record(
         "segments": segments.segments,
         "segment_samples": segments.segment_samples,
         "seed": seed,
+        "noise_seeded_by": NOISE_SEEDED_BY,
         "sampler": diffusion.sampler,
         "steps": diffusion.steps,
         "precision": precision,

@@ -2,19 +2,23 @@
 
     import diffsv
     model = diffsv.load_model("exp/diffsv")          # or a model file: exp/diffsv/final.pt
-    model.verify("enrol.wav", "test.flac")           # Verification(score=..., threshold=..., accepted=...)
+    model.verify("enrol.wav", "test.flac")           # Verification(score=..., threshold=..., accepted=..., llr=...)
 
 Scoring is the recipe's (stage 5): every input is cut into the experiment's test segments, each
 segment embedded, and two inputs score the mean cosine similarity of their segments, after subtracting
 the experiment's mean embedding when stage 5 used one. The default threshold is the clean test set's EER
 point from the experiment's ``results.json`` (none when stage 5 used AS-norm, which needs a cohort).
+When the experiment has a calibration (``calibration.json``: ``diffsv calibrate``, or stage 5 with
+``--calibrate-sets``), ``verify`` also reports the log-likelihood ratio and decides it by Bayes' rule at a
+target prior (:data:`~diffsv.calibration.DEFAULT_TARGET_PRIOR` unless given), its quality measure taking
+the durations of the two inputs.
+
 Audio may have any sample rate (resampled with torchaudio) and one or more channels (averaged). The
 sampler's starting noise is seeded by the audio itself, so an input always gets the same embedding.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +27,9 @@ import numpy as np
 import torch
 import torchaudio
 
+from diffsv.calibration import DEFAULT_TARGET_PRIOR, Calibration, bayes_threshold
 from diffsv.data.audio import AudioError, read_audio_file
-from diffsv.embedding import Embedder, SegmentConfig, utterance_generator
+from diffsv.embedding import Embedder, SegmentConfig, audio_generator, file_digest
 from diffsv.experiment import Experiment, read_record
 from diffsv.metrics import EER_THRESHOLD_KEY
 from diffsv.models.diffsv import DiffSV
@@ -34,25 +39,42 @@ from diffsv.scoring import embedding_table, load_mean
 
 AudioInput = str | Path | np.ndarray | torch.Tensor
 
+MIN_SPEECH_SECONDS = 0.5
+"""Inputs need this much audio above :data:`ENERGY_FLOOR_DB`: less is silence or a click, not a speaker."""
+ENERGY_FLOOR_DB = -50.0
+
 # Arrays with at most this many rows (or columns) are read as (channels, samples) (or (samples, channels)).
 _MAX_CHANNELS = 16
 
 
 @dataclass(frozen=True)
 class Verification:
+    """A decision: ``accepted`` (the same speaker) when ``llr`` (calibrated, at ``target_prior``) or else
+    ``score`` reaches ``threshold``; ``llr`` is None without a calibration, ``target_prior`` None when the
+    score decided."""
+
     score: float
     threshold: float
-    accepted: bool  # True: the same speaker
+    accepted: bool
+    llr: float | None = None
+    target_prior: float | None = None
 
 
-def audio_key(samples: np.ndarray) -> str:
-    """What seeds an input's starting noise: its content, so one input always gets one embedding."""
-    return hashlib.sha256(samples.tobytes()).hexdigest()
+def as_float(samples: np.ndarray, source: str) -> np.ndarray:
+    """Samples as float32 in [-1, 1]: integer PCM is scaled by its type's range (uint8 is offset binary)."""
+    samples = np.asarray(samples)
+    if samples.dtype == np.uint8:
+        return (samples.astype(np.float32) - 128.0) / 128.0
+    if np.issubdtype(samples.dtype, np.signedinteger):
+        return (samples.astype(np.float64) / (np.iinfo(samples.dtype).max + 1)).astype(np.float32)
+    if not np.issubdtype(samples.dtype, np.floating):
+        raise AudioError(f"{source}: samples of type {samples.dtype} are not audio (float, int16/32 or uint8 PCM)")
+    return samples.astype(np.float32, copy=False)
 
 
 def to_mono(samples: np.ndarray, source: str) -> np.ndarray:
     """A 1-D float32 signal from mono or multi-channel samples, (channels, N) or (N, channels)."""
-    samples = np.asarray(samples, dtype=np.float32)
+    samples = as_float(samples, source)
     if samples.ndim == 2 and min(samples.shape) <= _MAX_CHANNELS:
         samples = samples.mean(axis=0 if samples.shape[0] < samples.shape[1] else 1)
     if samples.ndim != 1:
@@ -64,8 +86,19 @@ def to_mono(samples: np.ndarray, source: str) -> np.ndarray:
     return samples
 
 
+def seconds_above(samples: np.ndarray, sample_rate: int, floor_db: float) -> float:
+    """Seconds of 25 ms frames (10 ms apart) whose level is above ``floor_db`` dB full scale: a cheap
+    measure of how much of an input could be speech (digital silence and a 0.1 s click have almost none)."""
+    win, hop = sample_rate // 40, sample_rate // 100
+    if samples.shape[0] < win:
+        return 0.0
+    frames = np.lib.stride_tricks.sliding_window_view(samples.astype(np.float64), win)[::hop]
+    level = 10.0 * np.log10(np.mean(np.square(frames), axis=1) + 1e-20)
+    return float(np.count_nonzero(level > floor_db)) * hop / sample_rate
+
+
 class SpeakerVerifier:
-    """A trained model with the experiment's test protocol, mean embedding and threshold."""
+    """A trained model with the experiment's test protocol, mean embedding, threshold and calibration."""
 
     def __init__(
         self,
@@ -77,11 +110,17 @@ class SpeakerVerifier:
         seed: int = 0,
         source: str = "model",
         batch_size: int = 8,
+        calibration: Calibration | None = None,
+        min_speech: float = MIN_SPEECH_SECONDS,
+        energy_floor_db: float = ENERGY_FLOOR_DB,
     ) -> None:
         self.model = model
+        self.min_speech = min_speech
+        self.energy_floor_db = energy_floor_db
         self.segments = segments or SegmentConfig()
         self.mean = mean
         self.threshold = threshold
+        self.calibration = calibration
         self.source = source
         self._embedder = Embedder(model, torch.device(device), self.segments, batch_size, seed)
 
@@ -90,30 +129,44 @@ class SpeakerVerifier:
         return self.model.config.frontend.sample_rate
 
     def load_audio(self, audio: AudioInput, sample_rate: int | None = None) -> np.ndarray:
-        """Mono float32 samples at the model's rate from a file path or an array at ``sample_rate``."""
+        """Mono float32 samples at the model's rate from a file path or an array at ``sample_rate`` (required:
+        a rate guessed wrong gives a wrong embedding without a sign). Audio with less than ``min_speech``
+        seconds above the energy floor is refused (``min_speech=0`` accepts it)."""
         if isinstance(audio, (str, Path)):
             read = read_audio_file(audio)
             samples, rate, source = read.samples, read.sample_rate, str(audio)
         else:
             if isinstance(audio, torch.Tensor):
                 audio = audio.detach().cpu().numpy()
-            samples, rate, source = audio, sample_rate or self.sample_rate, "audio array"
+            if sample_rate is None:
+                raise AudioError(
+                    "audio array: give its sample_rate (e.g. model.embed(samples, sample_rate=16000)); "
+                    "an array carries none"
+                )
+            samples, rate, source = audio, sample_rate, "audio array"
         mono = to_mono(samples, source)
         if rate != self.sample_rate:
             mono = torchaudio.functional.resample(torch.from_numpy(mono), rate, self.sample_rate).numpy()
         frame = self.model.config.frontend.win_length  # as stage 5: no spectrum to embed, an error, not padding
         if mono.shape[0] < frame:
             raise AudioError(f"{source}: {mono.shape[0]} samples, fewer than the {frame} of one frame")
+        active = seconds_above(mono, self.sample_rate, self.energy_floor_db)
+        if active < self.min_speech:
+            raise AudioError(
+                f"{source}: {active:.2f} s above {self.energy_floor_db:g} dBFS, less than the {self.min_speech:g} s "
+                "of speech needed for a meaningful embedding (silence or a very short clip?); "
+                "min_speech=0 (diffsv --allow-short) embeds it anyway"
+            )
         return mono
 
     def embed(self, audio: AudioInput, sample_rate: int | None = None) -> np.ndarray:
         """(segments, embed_dim) float32 segment embeddings of one input."""
         samples = self.load_audio(audio, sample_rate)
-        ((_, embedding),) = self._embedder.embed([(audio_key(samples), samples)])
+        ((_, embedding),) = self._embedder.embed([("input", samples)])
         return embedding
 
     def embed_all(self, inputs: Iterable[tuple[str, AudioInput]]) -> Iterator[tuple[str, np.ndarray]]:
-        """(key, embedding) of each (key, input), batched; the key seeds the noise as the recipe's utterance id does."""
+        """(key, embedding) of each (key, path), batched; each embedding is the one :meth:`embed` gives."""
         return self._embedder.embed((key, self.load_audio(audio)) for key, audio in inputs)
 
     def front_end_views(self, audio: AudioInput, sample_rate: int | None = None) -> dict[str, np.ndarray]:
@@ -123,7 +176,7 @@ class SpeakerVerifier:
             raise ValueError(f"{self.source}: a baseline model has no enhancer to show (architecture: baseline)")
         samples = self.load_audio(audio, sample_rate)
         device = next(model.parameters()).device
-        generator = utterance_generator(self._embedder.seed, audio_key(samples))
+        generator = audio_generator(self._embedder.seed, samples)
         with torch.no_grad():
             fbank = model.frontend(torch.from_numpy(samples)[None].to(device))
             noise = torch.randn(fbank.shape, generator=generator).to(device)
@@ -140,17 +193,36 @@ class SpeakerVerifier:
         return self.similarity(self.embed(a, sample_rate), self.embed(b, sample_rate))
 
     def verify(
-        self, a: AudioInput, b: AudioInput, threshold: float | None = None, sample_rate: int | None = None
+        self,
+        a: AudioInput,
+        b: AudioInput,
+        threshold: float | None = None,
+        sample_rate: int | None = None,
+        target_prior: float = DEFAULT_TARGET_PRIOR,
     ) -> Verification:
-        """Accept when the score reaches ``threshold`` (the experiment's EER threshold by default)."""
-        threshold = self.threshold if threshold is None else threshold
+        """Same speaker or not. Calibrated and without ``threshold``: accept when the LLR reaches the Bayes
+        threshold at ``target_prior``. Otherwise: accept when the score reaches ``threshold`` (the experiment's
+        EER threshold by default); the LLR is still reported when there is a calibration."""
+        calibrated = self.calibration is not None and threshold is None
+        if calibrated:
+            threshold = bayes_threshold(target_prior)
+        elif threshold is None:
+            threshold = self.threshold
         if threshold is None:
             raise ValueError(
                 f"{self.source}: no threshold given, and the experiment has none: its results.json (recipe stage 5, "
-                "scored without AS-norm) records the EER threshold"
+                "scored without AS-norm) records the EER threshold, and its calibration.json (diffsv calibrate) "
+                "makes decisions at a target prior"
             )
-        score = self.score(a, b, sample_rate)
-        return Verification(score, float(threshold), score >= threshold)
+        samples = [self.load_audio(audio, sample_rate) for audio in (a, b)]
+        score = self.score(*samples, sample_rate=self.sample_rate)
+        if self.calibration is None:
+            return Verification(score, float(threshold), score >= threshold)
+        durations = [[len(side) / self.sample_rate for side in samples]]
+        llr = float(self.calibration.llr([score], durations)[0])
+        if calibrated:
+            return Verification(score, threshold, llr >= threshold, llr, target_prior)
+        return Verification(score, float(threshold), score >= threshold, llr)
 
 
 def find_model_file(source: Path) -> Path:
@@ -169,20 +241,37 @@ def read_threshold(exp: Experiment, scoring: dict) -> float | None:
     return read_record(exp.results_json).get(CLEAN, {}).get(EER_THRESHOLD_KEY)
 
 
+def read_calibration(exp: Experiment, model_file: Path) -> Calibration | None:
+    """The experiment's calibration, if it has one; an error when it was fitted to another model file's
+    scores (an LLR means nothing for a model other than the one it was fitted to)."""
+    if not exp.calibration_file.is_file():
+        return None
+    calibration = Calibration.from_json(exp.calibration_file)
+    if calibration.model_sha256 not in (None, file_digest(model_file)):
+        raise ValueError(
+            f"{exp.calibration_file}: fitted to the scores of another model file than {model_file}: fit it again "
+            "(diffsv calibrate, or recipe stage 5 with --calibrate-sets) or remove it"
+        )
+    return calibration
+
+
 def load_model(
     source: str | Path,
     *,
     device: str = "auto",
     sampler: str | None = None,
     steps: int | None = None,
-    segments: int | None = None,
+    segments: int | str | None = "all",
     segment_samples: int | None = None,
+    min_speech: float = MIN_SPEECH_SECONDS,
     seed: int = 0,
 ) -> SpeakerVerifier:
     """A :class:`SpeakerVerifier` from an experiment directory or a model file.
 
-    The experiment's recorded test protocol (segments, sampler) and mean embedding are used unless
-    overridden here; ``sampler``/``steps`` select one of :data:`~diffsv.models.samplers.SAMPLERS`.
+    The experiment's recorded sampler, segment length, mean embedding, threshold and calibration are used
+    unless overridden here; ``sampler``/``steps`` select one of :data:`~diffsv.models.samplers.SAMPLERS`.
+    ``segments="all"`` embeds the whole of each input (windows of the segment length covering it); a count
+    N takes N evenly spaced windows, and None the experiment's stage-5 protocol (the paper's: 4).
     """
     model_file = find_model_file(Path(source))
     exp = Experiment(model_file.parent)
@@ -200,4 +289,16 @@ def load_model(
     mean = load_mean(scoring["mean"]) if scoring.get("mean") else None
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    return SpeakerVerifier(model, protocol, mean, read_threshold(exp, scoring), device, seed, str(model_file))
+    threshold = read_threshold(exp, scoring)
+    calibration = read_calibration(exp, model_file)
+    return SpeakerVerifier(
+        model,
+        protocol,
+        mean,
+        threshold,
+        device,
+        seed,
+        str(model_file),
+        calibration=calibration,
+        min_speech=min_speech,
+    )

@@ -64,9 +64,9 @@ def recipe(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("stages")
     corpora = root / "corpora"
     vox = make_voxceleb1(corpora / "VoxCeleb1")
-    for speaker, (video, count) in EXTRA_TRAIN.items():
-        for n in range(1, count + 1):
-            write_wav(vox.root / "wav" / speaker / video / f"{n:05d}.wav", 1.2, seed=50 + n)
+    for k, (speaker, (video, count)) in enumerate(EXTRA_TRAIN.items()):
+        for n in range(1, count + 1):  # every recording different: the same audio would get the same embedding
+            write_wav(vox.root / "wav" / speaker / video / f"{n:05d}.wav", 1.2, seed=50 + 10 * k + n)
     make_musan(corpora / "musan")
     make_rirs(corpora / "RIRS_NOISES")
     make_nonspeech(corpora / "Nonspeech100")
@@ -246,11 +246,12 @@ def test_an_ecapa_tdnn_diffsv_goes_through_the_same_stages(recipe: dict[str, Pat
 
 def test_api_reproduces_stage5_and_reads_any_rate_and_channels(recipe: dict[str, Path], tmp_path: Path) -> None:
     exp, data = recipe["exp"] / "tiny", recipe["data"]
-    model = diffsv.load_model(exp)
+    model = diffsv.load_model(exp, segments=None)  # the experiment's stage-5 protocol
     assert (model.segments.segments, model.segments.segment_samples) == (4, 16000)
     wav_scp = dict(line.split(maxsplit=1) for line in (data / "test" / "wav.scp").read_text().splitlines())
     stage5 = dict(kaldiio.load_scp(str(exp / "embeddings" / "test" / "xvector.scp")))
-    ours = dict(model.embed_all(wav_scp.items()))  # keyed by utterance id, as stage 5 seeds its noise
+    renamed = [(f"any name {k}", path) for k, path in enumerate(wav_scp.values())]  # the audio seeds, not the id
+    ours = dict(zip(wav_scp, (embedding for _, embedding in model.embed_all(renamed)), strict=True))
     for utt, embedding in ours.items():
         np.testing.assert_allclose(embedding, stage5[utt], atol=1e-5, rtol=0)
     scores = [line.split() for line in (exp / "scores" / "clean.score").read_text().splitlines()]
@@ -267,15 +268,40 @@ def test_api_reproduces_stage5_and_reads_any_rate_and_channels(recipe: dict[str,
     # Two identical channels embed as the mono file; another rate is resampled to the model's.
     mono, rate = soundfile.read(first, dtype="float32")
     soundfile.write(tmp_path / "stereo.wav", np.stack([mono, mono], axis=1), rate, subtype="FLOAT")
-    np.testing.assert_array_equal(model.embed(tmp_path / "stereo.wav"), model.embed(mono))
+    np.testing.assert_array_equal(model.embed(tmp_path / "stereo.wav"), model.embed(mono, sample_rate=rate))
+    pcm, _ = soundfile.read(first, dtype="int16")  # integer PCM is scaled by its range: the same audio
+    np.testing.assert_array_equal(model.embed(pcm, sample_rate=rate), model.embed(first))
     tones = np.sin(2 * np.pi * np.outer([440.0, 1250.0], np.arange(rate) / rate)).sum(0).astype(np.float32)
     upsampled = torchaudio.functional.resample(torch.from_numpy(tones), rate, 44100).numpy()
     back = model.load_audio(np.stack([upsampled, upsampled]), sample_rate=44100)
     assert back.shape == tones.shape and np.abs(back - tones)[100:-100].max() < 0.01
     with pytest.raises(AudioError, match="NaN"):
-        model.embed(np.full(16000, np.nan, dtype=np.float32))
+        model.embed(np.full(16000, np.nan, dtype=np.float32), sample_rate=rate)
     with pytest.raises(AudioError, match="audio array: 399 samples, fewer than the 400 of one frame"):
-        model.embed(np.ones(399, dtype=np.float32))
+        model.embed(np.ones(399, dtype=np.float32), sample_rate=rate)
+    with pytest.raises(AudioError, match="audio array: give its sample_rate"):
+        model.embed(mono)
+    silence = tmp_path / "silence.wav"
+    soundfile.write(silence, np.zeros(3 * rate, dtype=np.float32), rate)
+    with pytest.raises(AudioError, match=r"silence.wav: 0.00 s above -50 dBFS, less than the 0.5 s"):
+        model.embed(silence)
+    with pytest.raises(AudioError, match=r"audio array: 0.1\d s above -50 dBFS"):
+        model.embed(mono[: rate // 5], sample_rate=rate)  # a 0.2 s clip
+    assert diffsv.load_model(exp, min_speech=0).embed(silence).shape == (3, 16)  # 3 s, whole: 3 windows
+
+
+def test_the_api_embeds_whole_recordings_by_default(recipe: dict[str, Path]) -> None:
+    exp, data = recipe["exp"] / "tiny", recipe["data"]
+    model = diffsv.load_model(exp)
+    assert model.segments.segments == "all"
+    wav_scp = dict(line.split(maxsplit=1) for line in (data / "test" / "wav.scp").read_text().splitlines())
+    paths = list(wav_scp.values())
+    a, rate = soundfile.read(paths[0], dtype="float32")
+    b, _ = soundfile.read(paths[-1], dtype="float32")  # another speaker: the test set is sorted by speaker
+    alone, longer = model.embed(a, sample_rate=rate), model.embed(np.concatenate([a, b, b, b]), sample_rate=rate)
+    assert longer.shape[0] == -(-(a.shape[0] + 3 * b.shape[0]) // rate) > alone.shape[0]
+    assert model.similarity(alone, longer) < 0.999  # what follows the first seconds counts
+    np.testing.assert_array_equal(alone, model.embed(a, sample_rate=rate))
 
 
 def test_command_line(recipe: dict[str, Path], tmp_path: Path) -> None:
@@ -286,20 +312,37 @@ def test_command_line(recipe: dict[str, Path], tmp_path: Path) -> None:
         assert result.returncode == code, result.stderr
         return result
 
-    for command in ("embed", "score", "verify", "enhance"):
+    for command in ("embed", "score", "verify", "enhance", "calibrate"):
         assert diffsv_cli(command, "--help").stdout.startswith(f"usage: diffsv {command}")
     lines = (data / "test" / "wav.scp").read_text().splitlines()
     first = lines[0].split()[1]
     mono, rate = soundfile.read(first, dtype="float32")
     stereo = write_wav(tmp_path / "stereo 22k.wav", 1.5, sample_rate=22050, channels=2, seed=3)
     (tmp_path / "wav.scp").write_text("".join(line + "\n" for line in lines[:3]) + f"zz_extra {stereo}\n")
-    diffsv_cli("embed", str(tmp_path / "wav.scp"), str(tmp_path / "out.ark"), "--model", str(exp))
+    diffsv_cli(
+        "embed", str(tmp_path / "wav.scp"), str(tmp_path / "out.ark"), "--model", str(exp), "--segments", "stage5"
+    )
     embedded = dict(kaldiio.load_scp(str(tmp_path / "out.scp")))
     stage5 = dict(kaldiio.load_scp(str(exp / "embeddings" / "test" / "xvector.scp")))
     assert list(embedded) == [line.split()[0] for line in lines[:3]] + ["zz_extra"]
     assert embedded["zz_extra"].shape == (4, 16)
     for utt in list(embedded)[:3]:
         np.testing.assert_allclose(embedded[utt], stage5[utt], atol=1e-5, rtol=0)
+    diffsv_cli("embed", str(tmp_path / "wav.scp"), str(tmp_path / "whole.ark"), "--model", str(exp))
+    whole = dict(kaldiio.load_scp(str(tmp_path / "whole.scp")))
+    api = diffsv.load_model(exp)
+    assert whole["zz_extra"].shape == (2, 16)  # 1.5 s in windows of 1 s: two, overlapping
+    for utt, path in [line.split() for line in lines[:3]]:
+        np.testing.assert_allclose(whole[utt], api.embed(path), atol=1e-5, rtol=0)
+    (tmp_path / "pair").write_text(f"{lines[0].split()[0]} zz_extra\n")
+    scored = diffsv_cli("score", str(tmp_path / "pair"), str(tmp_path / "whole.scp")).stdout.split()[-1]
+    verified = diffsv_cli("verify", first, str(stereo), "--model", str(exp)).stdout
+    assert f"score {float(scored):.4f}" in verified  # one pair, one score, whichever path
+    silent = tmp_path / "silent.wav"
+    soundfile.write(silent, np.zeros(rate, dtype=np.float32), rate)
+    refused = diffsv_cli("verify", first, str(silent), "--model", str(exp), code=1).stderr
+    assert "silent.wav: 0.00 s above -50 dBFS" in refused and "--allow-short" in refused
+    diffsv_cli("verify", first, str(silent), "--model", str(exp), "--allow-short")
 
     trials = data / "test" / "trials"
     result = diffsv_cli("score", str(trials), str(exp / "embeddings" / "test" / "xvector.scp"))

@@ -24,7 +24,7 @@ import torch
 
 from diffsv.data.audio import AudioError
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir
-from diffsv.embedding import SegmentConfig, utterance_generator, utterance_segments
+from diffsv.embedding import SegmentConfig, audio_generator, utterance_segments
 from diffsv.experiment import Experiment
 from diffsv.export import FORMATS, ExportError, export_model
 from diffsv.models.diffsv import DiffSV
@@ -66,7 +66,7 @@ def check_audio(model: DiffSV, data_dir: Path, count: int, segment_samples: int,
     for utt in list(data.utt2spk)[:count]:
         samples = data.audio_ref(utt).read(model.config.frontend.sample_rate).astype(np.float32)
         wavs.append(utterance_segments(samples, protocol))
-        noises.append(torch.randn(1, *noise_shape, generator=utterance_generator(seed, utt)).numpy())
+        noises.append(torch.randn(1, *noise_shape, generator=audio_generator(seed, samples)).numpy())
     return np.concatenate(wavs), np.concatenate(noises)
 
 
