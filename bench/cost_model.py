@@ -29,8 +29,9 @@ EPOCHS = 320
 UTTERANCE_CONDITIONS = 21 * 4_874  # the clean test set and 20 noisy copies
 #: Published dense bf16 tensor throughput (TFLOP/s, without sparsity) of common training GPUs.
 DEVICES = {"A100": 312.0, "H100 SXM": 989.0}
-#: The share of that peak assumed reached by a model of small convolutions and a 10-step sampler.
-UTILISATION = 0.25
+#: Shares of that peak a model of small convolutions and a 10-step sampler may reach: a pessimistic and an
+#: optimistic guess, until a GPU has been measured.
+UTILISATIONS = (0.10, 0.25)
 #: The same work measured on 2 CPU cores of this project (README, "Speed"): crops/s and s per test utterance.
 CPU_CROPS_PER_SECOND = 2.85
 CPU_SECONDS_PER_UTTERANCE = 13.7
@@ -54,8 +55,8 @@ def embedding_flops_per_utterance() -> float:
     return counter.get_total_flops()
 
 
-def projected_rate(flops: float, tflops: float) -> float:
-    return tflops * 1e12 * UTILISATION / flops
+def projected_rate(flops: float, tflops: float, utilisation: float) -> float:
+    return tflops * 1e12 * utilisation / flops
 
 
 def hours(work: int, rate: float) -> float:
@@ -78,10 +79,11 @@ def main() -> None:
         ("2 CPU cores (measured)", CPU_CROPS_PER_SECOND, 1 / CPU_SECONDS_PER_UTTERANCE),
         *(
             (
-                f"{name}, {tflops:.0f} TFLOP/s bf16 (projected, {UTILISATION:.0%})",
-                *(projected_rate(flops, tflops) for flops in (train_flops, embed_flops)),
+                f"{name}, {tflops:.0f} TFLOP/s bf16 (projected at {share:.0%})",
+                *(projected_rate(flops, tflops, share) for flops in (train_flops, embed_flops)),
             )
             for name, tflops in DEVICES.items()
+            for share in UTILISATIONS
         ),
     ]
     if args.crops_per_second and args.utterances_per_second:

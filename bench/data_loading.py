@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 import torch
-from cost_model import DEVICES, UTILISATION, projected_rate, training_flops_per_crop
+from cost_model import DEVICES, UTILISATIONS, projected_rate, training_flops_per_crop
 from torch.utils.data import DataLoader
 from training_speed import CROP
 
@@ -152,15 +152,16 @@ def main() -> None:
     flops = training_flops_per_crop()
     print(f"\ntraining FLOPs per crop of the paper's model (forward + backward, counted): {flops / 1e9:.1f} GFLOP")
     print(
-        f"\n| device (published dense bf16) | projected crops/s at {UTILISATION:.0%} utilisation | "
-        f"s per batch of {PAPER_BATCH} | worker processes needed at {per_worker:.1f} crops/s each |\n|---|---|---|---|"
+        f"\n| device (published dense bf16) | utilisation | projected crops/s | s per batch of {PAPER_BATCH} | "
+        f"worker processes needed at {per_worker:.1f} crops/s each |\n|---|---|---|---|---|"
     )
     for device, tflops in DEVICES.items():
-        consumed = projected_rate(flops, tflops)
-        print(
-            f"| {device} ({tflops:.0f} TFLOP/s) | {consumed:.0f} | {PAPER_BATCH / consumed:.2f} | "
-            f"{math.ceil(consumed / per_worker)} |"
-        )
+        for share in UTILISATIONS:
+            consumed = projected_rate(flops, tflops, share)
+            print(
+                f"| {device} ({tflops:.0f} TFLOP/s) | {share:.0%} | {consumed:.0f} | {PAPER_BATCH / consumed:.3f} | "
+                f"{math.ceil(consumed / per_worker)} |"
+            )
 
 
 if __name__ == "__main__":
