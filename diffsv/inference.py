@@ -161,9 +161,12 @@ class SpeakerVerifier:
 
     def embed(self, audio: AudioInput, sample_rate: int | None = None) -> np.ndarray:
         """(segments, embed_dim) float32 segment embeddings of one input."""
-        samples = self.load_audio(audio, sample_rate)
-        ((_, embedding),) = self._embedder.embed([("input", samples)])
+        (embedding,) = self._embed_loaded([self.load_audio(audio, sample_rate)])
         return embedding
+
+    def _embed_loaded(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Embeddings of inputs already through :meth:`load_audio`, in one batch."""
+        return [embedding for _, embedding in self._embedder.embed((str(k), x) for k, x in enumerate(inputs))]
 
     def embed_all(self, inputs: Iterable[tuple[str, AudioInput]]) -> Iterator[tuple[str, np.ndarray]]:
         """(key, embedding) of each (key, path), batched; each embedding is the one :meth:`embed` gives."""
@@ -190,7 +193,7 @@ class SpeakerVerifier:
 
     def score(self, a: AudioInput, b: AudioInput, sample_rate: int | None = None) -> float:
         """Score of two inputs (paths or arrays at ``sample_rate``); higher means more alike."""
-        return self.similarity(self.embed(a, sample_rate), self.embed(b, sample_rate))
+        return self.similarity(*self._embed_loaded([self.load_audio(x, sample_rate) for x in (a, b)]))
 
     def verify(
         self,
@@ -215,7 +218,7 @@ class SpeakerVerifier:
                 "makes decisions at a target prior"
             )
         samples = [self.load_audio(audio, sample_rate) for audio in (a, b)]
-        score = self.score(*samples, sample_rate=self.sample_rate)
+        score = self.similarity(*self._embed_loaded(samples))
         if self.calibration is None:
             return Verification(score, float(threshold), score >= threshold)
         durations = [[len(side) / self.sample_rate for side in samples]]
