@@ -28,9 +28,10 @@ from cost_model import DEVICES, UTILISATIONS, projected_rate, training_flops_per
 from torch.utils.data import DataLoader
 from training_speed import CROP
 
-from diffsv.data.augment import AugmentationConfig, Augmenter, NoisePool, NoisePools
+from diffsv.data.augment import AugmentationConfig, Augmenter, NoisePools
 from diffsv.data.corpora.musan import scan_musan
 from diffsv.data.kaldi_dir import DataDir
+from diffsv.data.noise_mixing import NoisePool
 from diffsv.data.speaker_crops import SpeakerCrops
 from diffsv.models import ModelConfig
 from diffsv.training.sampler import EpochBatchSampler

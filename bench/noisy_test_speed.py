@@ -21,8 +21,8 @@ import numpy as np
 import soundfile
 import torch
 
-from diffsv.data.augment import NoisePool, fit_to_length, scaled_noise
 from diffsv.data.kaldi_dir import DataDir, Segment
+from diffsv.data.noise_mixing import NoisePool, fit_to_length, scaled_noise
 from diffsv.data.noisy_sets import NoiseCondition, condition_rng, mix_utterances
 
 SR = 16_000

@@ -11,16 +11,9 @@ import soundfile
 from corpus_trees import write_wav
 
 from diffsv.config import ConfigError
-from diffsv.data.augment import (
-    AugmentationConfig,
-    Augmenter,
-    NoisePool,
-    NoisePools,
-    fit_to_length,
-    reverberate,
-    scaled_noise,
-)
+from diffsv.data.augment import AugmentationConfig, Augmenter, NoisePools, reverberate
 from diffsv.data.kaldi_dir import DataDir
+from diffsv.data.noise_mixing import NoisePool, fit_to_length, scaled_noise
 from diffsv.data.noisy_sets import NoiseCondition, mix_utterances, noisy_data_dirs
 
 SR = 16_000

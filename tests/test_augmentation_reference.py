@@ -16,17 +16,15 @@ from diffsv.data import augment
 from diffsv.data.augment import (
     AugmentationConfig,
     Augmenter,
-    NoisePool,
     NoisePools,
     add_coloured_noise,
     coloured_noise,
     fast_pitch_ratios,
-    level_db,
     pitch_shift,
-    scaled_noise,
 )
 from diffsv.data.corpora.musan import windows
 from diffsv.data.kaldi_dir import DataDir
+from diffsv.data.noise_mixing import NoisePool, level_db, scaled_noise
 
 SR = 16_000
 REFERENCE_RATIOS = {Fraction(4, 5), Fraction(125, 128), Fraction(128, 125), Fraction(5, 4)}

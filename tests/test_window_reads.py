@@ -11,8 +11,8 @@ import soundfile
 from corpus_trees import write_wav
 
 from diffsv.data.audio import AudioError, read_audio
-from diffsv.data.augment import NoisePool, wrap_to_length
 from diffsv.data.kaldi_dir import DataDir, Segment
+from diffsv.data.noise_mixing import NoisePool, wrap_to_length
 from diffsv.data.speaker_crops import SpeakerCrops, repeat_to_length
 from diffsv.models.frontend import FrontendConfig
 

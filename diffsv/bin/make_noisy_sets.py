@@ -24,9 +24,9 @@ from pathlib import Path
 
 from diffsv.data.audio import AUDIO_FORMATS, AudioError
 from diffsv.data.audio_info import SAMPLE_RATE
-from diffsv.data.augment import NoisePool
 from diffsv.data.eval_sets import EvalSet, write_eval_sets
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir, read_wav_scp
+from diffsv.data.noise_mixing import NoisePool
 from diffsv.data.noisy_sets import NoiseCondition, mix_utterances, noisy_data_dirs
 from diffsv.protocol import CLEAN_SET, SNRS, TEST_NOISES, noisy_set_name
 from diffsv.utils.fileio import remove_stale_temporaries

@@ -24,8 +24,9 @@ import yaml
 
 from diffsv.config import ConfigError, from_dict, load_config, to_dict
 from diffsv.data.audio import AudioError
-from diffsv.data.augment import Augmenter, NoisePool, NoisePools
+from diffsv.data.augment import Augmenter, NoisePools
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir
+from diffsv.data.noise_mixing import NoisePool
 from diffsv.data.speaker_crops import SpeakerCrops, split_validation_speakers
 from diffsv.experiment import Experiment
 from diffsv.models import DiffSV, count_parameters

@@ -1,19 +1,15 @@
-"""Additive noise, reverberation and signal-level augmentation, as the reference protocol describes it.
+"""Signal-level augmentation and the training noise kinds, as the reference protocol describes it.
 
-The same mixing function makes the training augmentation (on the fly) and the noisy test copies (offline),
-so that "0 dB" means the same thing in both. Every random choice comes from a ``numpy.random.Generator``
-the caller seeds, which is what makes both reproducible.
-
-Mixing at an SNR (spec section 7): ``level(x) = 10 log10(mean(x^2) + 1e-4)``; each noise recording is
-wrap-padded when short and cut at a random offset to the speech length; all the chosen recordings are
-averaged into one noise; it is scaled by ``sqrt(10^((level(speech) - level(noise) - snr) / 10))`` and added.
-``shared/reference/augmentation_reference.md`` gives the reference's rules, with its file and line for each.
+Each crop gets gain, pitch shift and coloured noise with their own probabilities, then one noise kind:
+reverberation or MUSAN mixed at an SNR (:mod:`diffsv.data.noise_mixing`, which stage 2's noisy test copies
+share). Every random choice comes from a ``numpy.random.Generator`` the caller seeds, which is what makes
+it reproducible. ``shared/reference/augmentation_reference.md`` gives the reference's rules, with its file
+and line for each.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -23,8 +19,7 @@ import torchaudio.functional as AF
 from scipy.signal import fftconvolve
 
 from diffsv.config import ConfigError
-from diffsv.data.audio import random_cut
-from diffsv.data.kaldi_dir import AudioRef, DataDir, DataDirError
+from diffsv.data.noise_mixing import NoisePool, scaled_noise
 from diffsv.protocol import TRAINING_POOLS
 
 NOISE_KINDS = ("reverb", "babble", "music", "noise", "babble_music")
@@ -36,30 +31,6 @@ POOLS_OF_KIND = {
     "noise": ("noise",),
     "babble_music": ("babble", "music"),
 }
-
-
-def level_db(samples: np.ndarray) -> float:
-    return float(10.0 * np.log10(np.mean(np.square(samples, dtype=np.float64)) + 1e-4))
-
-
-def wrap_to_length(noise: np.ndarray, length: int) -> np.ndarray:
-    """A recording shorter than ``length`` wrap-padded by ``length - len + 1`` samples, so that it has two
-    offsets, as the reference pads it; a longer one as it is."""
-    if noise.shape[0] < length:
-        return np.pad(noise, (0, length - noise.shape[0] + 1), mode="wrap")
-    return noise
-
-
-def fit_to_length(noise: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
-    """Cut ``length`` samples at a random offset of the recording made long enough by :func:`wrap_to_length`."""
-    return random_cut(wrap_to_length(noise, length), length, rng)
-
-
-def scaled_noise(speech: np.ndarray, noises: Sequence[np.ndarray], snr_db: float) -> np.ndarray:
-    """The average of ``noises`` (each already ``len(speech)`` long) scaled to ``snr_db`` below the speech."""
-    noise = np.mean(np.stack(noises), axis=0) if len(noises) > 1 else noises[0]
-    scale = np.sqrt(10.0 ** ((level_db(speech) - level_db(noise) - snr_db) / 10.0))
-    return (scale * noise).astype(np.float32)
 
 
 def reverberate(speech: np.ndarray, rir: np.ndarray) -> np.ndarray:
@@ -115,29 +86,6 @@ def add_coloured_noise(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> 
     """``speech`` plus unit-RMS ``noise`` scaled to RMS(speech) 10^(-snr/20), with no level offset."""
     rms = math.sqrt(float(np.mean(np.square(speech, dtype=np.float64))))
     return (speech + rms * 10.0 ** (-snr_db / 20.0) * noise).astype(np.float32)
-
-
-class NoisePool:
-    """The recordings of one data directory (e.g. ``data/musan_music_train``), read on demand: their
-    locations and lengths (``utt2num_samples``) stay in memory, so a draw reads only the samples it uses."""
-
-    def __init__(self, data: DataDir, name: str, sample_rate: int) -> None:
-        self.name = name
-        self.refs: list[AudioRef] = [data.audio_ref(utt) for utt in data.utt2spk]
-        self.sample_rate = sample_rate
-        if not self.refs:
-            raise DataDirError(f"{name}: the noise data directory has no utterances")
-
-    def __len__(self) -> int:
-        return len(self.refs)
-
-    def draw(self, rng: np.random.Generator, length: int, count: int = 1) -> list[np.ndarray]:
-        """``count`` different recordings, each cut to ``length`` samples at a random offset."""
-        picks = rng.choice(len(self.refs), size=min(count, len(self.refs)), replace=False)
-        return [self.refs[int(i)].random_window(self.sample_rate, length, rng, wrap_to_length) for i in picks]
-
-    def draw_raw(self, rng: np.random.Generator) -> np.ndarray:
-        return self.refs[int(rng.integers(len(self.refs)))].read(self.sample_rate)
 
 
 @dataclass

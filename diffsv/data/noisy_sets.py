@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from diffsv.data.audio import write_audio
-from diffsv.data.augment import NoisePool, scaled_noise
 from diffsv.data.kaldi_dir import DataDir
+from diffsv.data.noise_mixing import NoisePool, scaled_noise
 
 
 @dataclass(frozen=True)
