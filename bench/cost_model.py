@@ -19,7 +19,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from training_speed import synthetic_batch
 
-from diffsv.embedding import Embedder, SegmentConfig
+from diffsv.embedding import Embedder
+from diffsv.embedding_segments import SegmentConfig
 from diffsv.models import DiffSV
 from diffsv.training.config import LossConfig
 from diffsv.training.objective import TrainingObjective

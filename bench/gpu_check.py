@@ -27,7 +27,8 @@ import torch.multiprocessing as mp
 from data_loading import dataset, loader_rate, musan_like_pools, voxceleb_like_corpus
 from training_speed import crops_per_second, synthetic_batch
 
-from diffsv.embedding import Embedder, SegmentConfig
+from diffsv.embedding import Embedder
+from diffsv.embedding_segments import SegmentConfig
 from diffsv.models import DiffSV
 from diffsv.training.config import LossConfig
 from diffsv.training.objective import TrainingObjective

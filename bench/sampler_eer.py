@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 
 from diffsv.data.kaldi_dir import read_data_dir, read_trials
-from diffsv.embedding import Embedder, SegmentConfig
+from diffsv.embedding import Embedder
+from diffsv.embedding_segments import SegmentConfig
 from diffsv.metrics import eer
 from diffsv.models.model_file import load_model_file
 from diffsv.models.samplers import score_evaluations

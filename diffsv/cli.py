@@ -85,7 +85,7 @@ def embed(args: argparse.Namespace) -> str:
     from tqdm import tqdm
 
     from diffsv.data.kaldi_dir import read_wav_scp
-    from diffsv.embedding import write_embeddings
+    from diffsv.embedding_store import write_embeddings
 
     entries = read_wav_scp(args.wav_scp)
     model = load(args)

@@ -29,7 +29,9 @@ import torchaudio
 
 from diffsv.calibration import DEFAULT_TARGET_PRIOR, Calibration, bayes_threshold
 from diffsv.data.audio import AudioError, read_audio_file
-from diffsv.embedding import Embedder, SegmentConfig, audio_generator, file_digest
+from diffsv.embedding import Embedder, audio_generator
+from diffsv.embedding_segments import SegmentConfig
+from diffsv.embedding_store import file_digest
 from diffsv.experiment import Experiment, read_record
 from diffsv.metrics import EER_THRESHOLD_KEY
 from diffsv.models.diffsv import DiffSV

@@ -28,7 +28,7 @@ from diffsv.calibration import (
     min_cllr,
 )
 from diffsv.data.eval_sets import EvalSet, write_eval_sets
-from diffsv.embedding import file_digest
+from diffsv.embedding_store import file_digest
 from diffsv.experiment import Experiment
 from diffsv.metrics import min_dcf
 from diffsv.models import DiffSV

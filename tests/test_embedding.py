@@ -8,7 +8,8 @@ import pytest
 import torch
 from training_helpers import tiny_experiment
 
-from diffsv.embedding import Embedder, SegmentConfig
+from diffsv.embedding import Embedder
+from diffsv.embedding_segments import SegmentConfig
 from diffsv.models import DiffSV
 
 

@@ -24,12 +24,33 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_the_inference_api_loads_neither_plotting_nor_scipy() -> None:
-    code = (
-        "import sys, diffsv.inference; print(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'scipy'}))"
-    )
+def packages_loaded(*modules: str) -> set[str]:
+    """The top-level packages a fresh interpreter holds after importing ``modules``."""
+    code = f"import sys, {', '.join(modules)}; print(*{{m.split('.')[0] for m in sys.modules}})"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]"
+    return set(result.stdout.split())
+
+
+def test_the_inference_api_loads_neither_plotting_nor_scipy() -> None:
+    assert packages_loaded("diffsv.inference") & {"matplotlib", "scipy"} == set()
+
+
+@pytest.mark.parametrize(
+    ("modules", "unneeded"),
+    [
+        (("diffsv.bin.make_noisy_sets",), {"torch", "torchaudio", "scipy", "matplotlib"}),
+        (("diffsv.bin.evaluate", "diffsv.evaluation.finishing"), {"torch", "torchaudio"}),
+        (
+            ("diffsv.bin.evaluate", "diffsv.evaluation.planning", "diffsv.evaluation.embedding_jobs"),
+            {"matplotlib", "scipy"},
+        ),
+    ],
+)
+def test_each_recipe_job_loads_only_what_it_needs(modules: tuple[str, ...], unneeded: set[str]) -> None:
+    """Recipe steps run as many short processes (a job array each), and torch alone takes seconds to import:
+    stage 2's mixing jobs need no torch; stage 5's finish scores and plots without torch, its plan and embed
+    jobs run the model without plotting."""
+    assert packages_loaded(*modules) & unneeded == set()
 
 
 @pytest.mark.parametrize(

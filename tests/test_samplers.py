@@ -92,10 +92,10 @@ def test_model_sampler_follows_the_config_and_rejects_unknown_names() -> None:
         sample(gaussian_score, SCHEDULE, mu, noise, "heun", 0)
 
 
-def test_bad_sampler_settings_are_refused_where_they_are_given(tmp_path) -> None:
+def test_bad_sampler_settings_are_refused_where_they_are_given(tmp_path, capsys) -> None:
     from training_helpers import tiny_experiment
 
-    from diffsv.bin import extract_embeddings
+    from diffsv.bin import evaluate, extract_embeddings
     from diffsv.config import ConfigError, load_config
     from diffsv.models import DiffSV, ModelConfig
 
@@ -116,10 +116,13 @@ def test_bad_sampler_settings_are_refused_where_they_are_given(tmp_path) -> None
     with pytest.raises(SystemExit) as exit_info:
         extract_embeddings.parse_args(["--model", "m.pt", "--data", "d", "--output-dir", "o", "--sampler-steps", "0"])
     assert exit_info.value.code == 2
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.parse_args(["plan", "--exp", "e", "--data", "d", "--sampler", "ddim"])
+    assert exit_info.value.code == 2 and "unknown sampler 'ddim'; choose one of euler" in capsys.readouterr().err
 
 
 def test_corrupt_stage5_records(tmp_path) -> None:
-    from diffsv.embedding import embeddings_current
+    from diffsv.embedding_store import embeddings_current
     from diffsv.experiment import EMBEDDING_RECORD, read_record
 
     broken = tmp_path / EMBEDDING_RECORD

@@ -17,20 +17,26 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-
-from diffsv import evaluation
-from diffsv.data.audio import AudioError
-from diffsv.data.kaldi_dir import DataDirError
-from diffsv.embedding import PRECISIONS, SegmentConfig
+from diffsv.embedding_segments import SegmentConfig
+from diffsv.embedding_store import PRECISIONS
 from diffsv.experiment import MODEL_NAMES, Experiment
-from diffsv.models.samplers import SAMPLERS
 from diffsv.scoring import SCORE_NORMS
 from diffsv.utils.argtypes import positive_int
-from diffsv.utils.checkpoint import CheckpointError
 
-#: The options that make the SegmentConfig rather than a keyword of evaluation.plan.
+#: The options that make the SegmentConfig rather than a keyword of planning.plan.
 PROTOCOL_OPTIONS = ("segments", "segment_samples")
+
+
+def sampler_name(text: str) -> str:
+    """argparse type of ``--sampler``: a registered sampler. A type rather than ``choices``, so that the sampler
+    registry, which imports torch, is read only when the option is given (to ``plan``, which needs torch)."""
+    from diffsv.models.samplers import SAMPLERS
+
+    try:
+        SAMPLERS.check(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -44,7 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     plan.add_argument("--segments", type=positive_int, default=SegmentConfig.segments)
     plan.add_argument("--segment-samples", type=positive_int, default=SegmentConfig.segment_samples)
     plan.add_argument("--seed", type=int, default=0, help="seeds the sampler's starting noise per utterance")
-    plan.add_argument("--sampler", choices=SAMPLERS.names(), help="[the model's configured one]")
+    plan.add_argument("--sampler", type=sampler_name, help="[the model's configured one]")
     plan.add_argument("--sampler-steps", dest="steps", type=positive_int, help="[the model's configured number]")
     plan.add_argument("--score-norm", choices=SCORE_NORMS.names(), default="none")
     plan.add_argument("--cohort-utts", type=positive_int, default=3000, help="training utterances in the cohort")
@@ -64,22 +70,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> None:
+    # Each command imports its step's module only: finish runs without torch, plan and embed without matplotlib.
     exp = Experiment(args.exp)
     if args.command == "plan":
+        from diffsv.evaluation import planning
+
         segments = SegmentConfig(args.segments, args.segment_samples)
-        # the remaining options are evaluation.plan's keyword arguments, by name
+        # the remaining options are planning.plan's keyword arguments, by name
         settings = {k: v for k, v in vars(args).items() if k not in ("command", "exp", "data", *PROTOCOL_OPTIONS)}
-        chosen = evaluation.plan(exp, args.data, segments, **settings)
+        chosen = planning.plan(exp, args.data, segments, **settings)
         names = ", ".join(s.name for s in chosen.sets) or "nothing (every set is up to date)"
         print(f"evaluate: to embed: {names}", file=sys.stderr)
         print(chosen.jobs)
         return
     if args.command == "embed":
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        lines = evaluation.embed_job(exp, args.job, args.device)
+        from diffsv.evaluation import embedding_jobs
+
+        lines = embedding_jobs.embed_job(exp, args.job, args.device, args.threads)
     else:
-        lines = evaluation.finish(exp, args.compare, not args.no_paper)
+        from diffsv.evaluation import finishing
+
+        lines = finishing.finish(exp, args.compare, not args.no_paper)
     for line in lines:
         print(f"evaluate: {line}")
 
@@ -88,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         run(args)
-    except (DataDirError, AudioError, CheckpointError, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # DataDirError, AudioError and CheckpointError are ValueErrors
         print(f"evaluate {args.command}: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -24,7 +24,8 @@ import torch
 
 from diffsv.data.audio import AudioError
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir
-from diffsv.embedding import SegmentConfig, audio_generator, utterance_segments
+from diffsv.embedding import audio_generator
+from diffsv.embedding_segments import SegmentConfig, utterance_segments
 from diffsv.experiment import Experiment
 from diffsv.export import FORMATS, ExportError, export_model
 from diffsv.models.diffsv import DiffSV

@@ -24,14 +24,9 @@ import torch
 
 from diffsv.data.audio import AudioError
 from diffsv.data.kaldi_dir import DataDirError, read_wav_scp
-from diffsv.embedding import (
-    PRECISIONS,
-    Embedder,
-    SegmentConfig,
-    embed_data_dir,
-    embedding_record,
-    write_embedding_record,
-)
+from diffsv.embedding import Embedder, embed_data_dir
+from diffsv.embedding_segments import SegmentConfig
+from diffsv.embedding_store import PRECISIONS, embedding_record, write_embedding_record
 from diffsv.models.model_file import load_model_file
 from diffsv.models.samplers import SAMPLERS
 from diffsv.utils.argtypes import positive_int
