@@ -21,8 +21,12 @@ $(CORPUS_STAMP): $(STAMP) tools/install_mini_corpus.sh diffsv/data/mini_corpus/m
 demo: $(CORPUS_STAMP)
 	cd egs/mini_diffsv && ./run.sh
 
+# TEST_JOBS pytest workers (this project's machines have two cores), each taking whole test files so that
+# a file's shared fixtures (the trained recipe, the demo run) are built once, the files that run a recipe
+# first (tests/conftest.py orders them; --no-loadscope-reorder keeps that order).
+TEST_JOBS ?= 2
 test: $(CORPUS_STAMP)
-	$(PY) -m pytest -q --durations=15 tests
+	$(PY) -m pytest -q --durations=15 -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder tests
 
 # Slurm and MUNGE from Debian, for the tests that submit to a real (temporary, single-node) cluster;
 # without them those tests skip, saying why.

@@ -27,5 +27,5 @@ setup(
         "onnxruntime>=1.18",
     ],
     entry_points={"console_scripts": ["diffsv=diffsv.cli:main"]},
-    extras_require={"test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"]},
+    extras_require={"test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6", "ruff>=0.4"]},
 )

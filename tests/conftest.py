@@ -22,6 +22,18 @@ settings.register_profile("ci", derandomize=True, database=None, max_examples=60
 settings.register_profile("local", max_examples=100, **_PROPERTY_SETTINGS)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "local"))
 
+# Under pytest-xdist each worker gets its share of the cores for torch's threads (set before any test module
+# imports torch), so that parallel workers do not oversubscribe the machine.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    _cores = len(os.sched_getaffinity(0))
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, _cores // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules marked ``recipe_run`` first (a stable sort): with parallel workers the runs of minutes
+    start at once rather than after the short modules."""
+    items.sort(key=lambda item: item.get_closest_marker("recipe_run") is None)
+
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:

@@ -20,6 +20,8 @@ from slurm_cluster import SlurmCluster
 
 from diffsv.data.mini_corpus.manifest import PACKAGE_CACHE
 
+pytestmark = pytest.mark.recipe_run
+
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "egs" / "mini_diffsv"
 VENV_BIN = REPO / "tools" / "venv" / "bin"

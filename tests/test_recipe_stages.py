@@ -32,6 +32,8 @@ from diffsv.export import EmbeddingPipeline, ExportedRunner, example_inputs
 from diffsv.models.model_file import load_model_file
 from diffsv.training.checkpoint import load_checkpoint
 
+pytestmark = pytest.mark.recipe_run
+
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "egs" / "voxceleb_diffsv"
 VENV_BIN = REPO / "tools" / "venv" / "bin"
@@ -75,7 +77,7 @@ def recipe(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "--voxceleb1-root", str(vox.root), "--musan-root", str(corpora / "musan"),
         "--rirs-root", str(corpora / "RIRS_NOISES"), "--nonspeech-root", str(corpora / "Nonspeech100"),
         "--data", str(paths["data"]), "--exp", str(paths["exp"]), "--config", str(paths["config"]),
-        "--segment-samples", "16000", "--nj", "3",
+        "--segment-samples", "16000", "--nj", "2",
     ]  # fmt: skip
     run_recipe("--stage", "0", "--stop-stage", "5", *common)
     paths["common"] = common  # type: ignore[assignment]
