@@ -4,11 +4,14 @@ SNR, the mixing level's offset, and MUSAN's windows. The numbers are the referen
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+import torchaudio
 from corpus_trees import write_wav
 
 from diffsv.config import ConfigError
@@ -20,6 +23,7 @@ from diffsv.data.augment import (
     add_coloured_noise,
     coloured_noise,
     fast_pitch_ratios,
+    phase_vocoder,
     pitch_shift,
 )
 from diffsv.data.corpora.musan import windows
@@ -76,6 +80,19 @@ def test_pitch_shift_moves_a_tone_by_the_ratio_and_keeps_the_length(ratio: Fract
     spectrum = np.abs(np.fft.rfft(shifted * np.hanning(shifted.shape[0]), n=8 * SR))
     assert shifted.shape == tone.shape and shifted.dtype == np.float32
     assert np.argmax(spectrum) / 8 == pytest.approx(200 * float(ratio), abs=0.25)
+
+
+@pytest.mark.parametrize("length", [400, 7_001, 32_480])
+def test_our_phase_vocoder_is_torchaudios_to_the_bit(length: int) -> None:
+    """The pitch shift's vocoder computes each frame's magnitude and phase once; its output must stay
+    torchaudio's (and torch-pitch-shift's), element for element."""
+    n_fft = SR // 64
+    samples = torch.from_numpy(np.random.default_rng(length).standard_normal(length).astype(np.float32))
+    spectrum = torch.stft(samples, n_fft, n_fft // 32, window=torch.ones(n_fft), return_complex=True)
+    advance = torch.linspace(0, math.pi * (n_fft // 32), spectrum.shape[0])[..., None]
+    for ratio in REFERENCE_RATIOS:
+        expected = torchaudio.functional.phase_vocoder(spectrum, float(1 / ratio), advance)
+        assert torch.equal(phase_vocoder(spectrum, float(1 / ratio), advance), expected), ratio
 
 
 def shaping(decay: float, seed: int = 3) -> np.ndarray:

@@ -50,6 +50,22 @@ def fast_pitch_ratios(sample_rate: int, semitones: tuple[float, float]) -> list[
     return sorted({Fraction(i, j) for i in divisors for j in divisors if i != j and low <= Fraction(i, j) <= high})
 
 
+def phase_vocoder(spectrum: torch.Tensor, rate: float, advance: torch.Tensor) -> torch.Tensor:
+    """torchaudio's ``phase_vocoder`` of a (freq, frames) spectrum, each input frame's magnitude and phase
+    computed once rather than once for every output frame that reads it: the same arithmetic on the same
+    values, in about half the time (the pitch shift is most of the data loader's work)."""
+    steps = torch.arange(0, spectrum.shape[-1], rate, dtype=advance.dtype)
+    weights = steps % 1.0
+    padded = torch.nn.functional.pad(spectrum, [0, 2])
+    magnitude, angle = padded.abs(), padded.angle()
+    before, after = steps.long(), steps.long() + 1
+    phase = angle.index_select(-1, after) - angle.index_select(-1, before) - advance
+    phase = phase - 2 * math.pi * torch.round(phase / (2 * math.pi)) + advance
+    phase = torch.cat([angle[:, :1], phase[:, :-1]], dim=-1)
+    stretched = weights * magnitude.index_select(-1, after) + (1 - weights) * magnitude.index_select(-1, before)
+    return torch.polar(stretched, torch.cumsum(phase, -1))
+
+
 def pitch_shift(samples: np.ndarray, ratio: Fraction, sample_rate: int) -> np.ndarray:
     """Raise the pitch by ``ratio`` (below 1 lowers it), keeping the length: torch-pitch-shift's algorithm.
 
@@ -63,7 +79,7 @@ def pitch_shift(samples: np.ndarray, ratio: Fraction, sample_rate: int) -> np.nd
     window = torch.ones(n_fft)
     spectrum = torch.stft(torch.from_numpy(samples), n_fft, hop, window=window, return_complex=True)
     advance = torch.linspace(0, math.pi * hop, spectrum.shape[0])[..., None]
-    stretched = AF.phase_vocoder(spectrum, float(1 / ratio), advance)
+    stretched = phase_vocoder(spectrum, float(1 / ratio), advance)
     longer = torch.istft(stretched, n_fft, hop, window=window)
     shifted = AF.resample(longer, sample_rate, int(sample_rate / ratio)).numpy()
     length = samples.shape[0]
