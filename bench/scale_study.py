@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import logging
 import subprocess
@@ -341,11 +342,43 @@ class Curve:
     style: Mapping[str, Any]
 
 
-def plot_curves(path: Path, curves: Sequence[Curve], crossing: Mapping[str, int | None]) -> None:
+@dataclass(frozen=True)
+class Band:
+    """One system's EER range over its training seeds, per length: what a variant must beat to count."""
+
+    label: str
+    seeds: Mapping[int, Sequence[Point]]
+    color: str
+
+
+def seed_bands(points: Mapping[tuple[str, int], Point], runs: Sequence[Run]) -> list[Band]:
+    """A band per system over the lengths at which at least two of its seeds were evaluated."""
+    bands = []
+    for system, style in SYSTEM_STYLE.items():
+        seeds = {
+            epochs: found
+            for epochs in SHORT_POINTS
+            if len(found := [points[r.name, epochs] for r in runs if r.system == system and (r.name, epochs) in points])
+            > 1
+        }
+        if seeds:
+            bands.append(Band(f"{system}: range over {max(map(len, seeds.values()))} seeds", seeds, style["color"]))
+    return bands
+
+
+def plot_curves(
+    path: Path, curves: Sequence[Curve], crossing: Mapping[str, int | None], bands: Sequence[Band] = ()
+) -> None:
     """EER (%) against training epochs, one panel per average of :data:`PANELS`; a dashed line at a crossover."""
     fig = Figure(figsize=(4.4 * len(PANELS), 4.0))
     for k, (panel, members) in enumerate(PANELS.items()):
         ax = fig.add_subplot(1, len(PANELS), k + 1)
+        for band in bands:
+            epochs = sorted(band.seeds)
+            values = [[100 * p.mean(members) for p in band.seeds[e]] for e in epochs]
+            ax.fill_between(
+                epochs, list(map(min, values)), list(map(max, values)), color=band.color, alpha=0.15, label=band.label
+            )
         for curve in curves:
             ax.plot(
                 [p.epochs for p in curve.points],
@@ -365,6 +398,8 @@ def plot_curves(path: Path, curves: Sequence[Curve], crossing: Mapping[str, int 
 
 
 SYSTEM_STYLE = {"baseline": {"color": "tab:blue"}, "diffsv": {"color": "tab:orange"}}
+#: Colours for the variants' curves, none shared with :data:`SYSTEM_STYLE`, so no variant reads as a system.
+VARIANT_COLORS = ("tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray")
 
 
 def report(study: Study, runs: Sequence[Run]) -> None:
@@ -417,11 +452,11 @@ def report(study: Study, runs: Sequence[Run]) -> None:
             for r in main
         ]
         variant_curves += [
-            Curve(r.name, by_run[r.name], {"marker": "s", "markersize": 3, "linestyle": "--"})
-            for r in variants
+            Curve(r.name, by_run[r.name], {"color": color, "marker": "s", "markersize": 3, "linestyle": "--"})
+            for r, color in zip(variants, itertools.cycle(VARIANT_COLORS))
             if by_run[r.name]
         ]
-        plot_curves(study.workdir / "variants.png", variant_curves, {})
+        plot_curves(study.workdir / "variants.png", variant_curves, {}, seed_bands(points, seeds))
 
     spread = seed_spread(points, seeds)
     text = [
