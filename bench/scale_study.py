@@ -1,6 +1,7 @@
 """Where Diff-SV pays: EER against training length for the demo's baseline and Diff-SV, with variants.
 
     tools/venv/bin/python bench/scale_study.py [--workdir bench/out/scale_study] [--groups main,seeds,variants]
+    tools/venv/bin/python bench/scale_study.py --runs diffsv_residual   # only these runs, every length in turn
     tools/venv/bin/python bench/scale_study.py --report-only      # the table and figures from what is done
 
 Each run trains one of the demo's configs (``egs/mini_diffsv/conf/<system>.yaml``) on the full mini
@@ -215,8 +216,13 @@ class Study:
             raise SystemExit(f"scale_study: {' '.join(command)} failed ({status}); see {log_file}")
 
 
-def tasks(runs: Sequence[Run], groups: Sequence[str]) -> Iterator[tuple[Run, int]]:
-    """(run, length) in the order they are worked on: group by group, each group's lengths in step."""
+def tasks(runs: Sequence[Run], groups: Sequence[str], names: Sequence[str] = ()) -> Iterator[tuple[Run, int]]:
+    """(run, length) in the order they are worked on: group by group, each group's lengths in step; with
+    ``names``, only those runs, in that order, each to its last length before the next starts."""
+    if names:
+        for run in (run for name in names for run in runs if run.name == name and run.group in groups):
+            yield from ((run, point) for point in run.points)
+        return
     for group in groups:
         members = [run for run in runs if run.group == group]
         for point in sorted({p for run in members for p in run.points}):
@@ -544,12 +550,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, default=REPO / "bench" / "out" / "scale_study")
     parser.add_argument("--groups", default="main,seeds,variants", help="groups to work on, in order")
+    parser.add_argument("--runs", default="", help="comma-separated run names to work on, in order; default: all")
     parser.add_argument("--report-only", action="store_true", help="write the report from what is done; train nothing")
     args = parser.parse_args(argv)
     groups = args.groups.split(",")
     unknown = sorted(set(groups) - {"main", "seeds", "variants"})
     if unknown:
         parser.error(f"unknown group(s) {unknown}: choose from main, seeds, variants")
+    names = [name for name in args.runs.split(",") if name]
+    unknown = sorted(set(names) - {run.name for run in plan()})
+    if unknown:
+        parser.error(f"unknown run(s) {unknown}: choose from {', '.join(run.name for run in plan())}")
     args.workdir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         level=logging.INFO,
@@ -559,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     study, runs = Study(args.workdir.resolve()), plan()
     if not args.report_only:
         study.prepare_data()
-        todo = list(tasks(runs, groups))
+        todo = list(tasks(runs, groups, names))
         for n, (run, point) in enumerate(todo, start=1):
             log.info("[%d/%d] %s: train to epoch %d", n, len(todo), run.name, point)
             study.train(run, point)
