@@ -1,7 +1,7 @@
 """Where Diff-SV pays: EER against training length for the demo's baseline and Diff-SV, with variants.
 
     tools/venv/bin/python bench/scale_study.py [--workdir bench/out/scale_study] [--groups main,seeds,variants]
-    tools/venv/bin/python bench/scale_study.py --runs diffsv_residual   # only these runs, every length in turn
+    tools/venv/bin/python bench/scale_study.py --runs diffsv_residual,diffsv --max-epochs 40   # these runs only
     tools/venv/bin/python bench/scale_study.py --report-only      # the table and figures from what is done
 
 Each run trains one of the demo's configs (``egs/mini_diffsv/conf/<system>.yaml``) on the full mini
@@ -29,7 +29,7 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,17 +90,18 @@ def plan() -> list[Run]:
         for seed in EXTRA_SEEDS
         for system in ("baseline", "diffsv")
     ]
-    runs.append(
+    runs += [
         Run(
-            "diffsv_residual",
+            "diffsv_residual" + (f"_seed{seed}" if seed is not None else ""),
             "diffsv",
             "variants",
             SHORT_POINTS,
-            {"model.enhancer.residual": True},
+            {"model.enhancer.residual": True, **({"training.seed": seed} if seed is not None else {})},
             "the enhancer's prior is the noisy log-mel plus its output (a residual path), so it can follow each "
             "frame's level, which the reference's LayerNorm output cannot",
         )
-    )
+        for seed in (None, *EXTRA_SEEDS)
+    ]
     runs += [
         Run(
             f"diffsv_pretrain{epochs}",
@@ -216,16 +217,23 @@ class Study:
             raise SystemExit(f"scale_study: {' '.join(command)} failed ({status}); see {log_file}")
 
 
-def tasks(runs: Sequence[Run], groups: Sequence[str], names: Sequence[str] = ()) -> Iterator[tuple[Run, int]]:
+def tasks(
+    runs: Sequence[Run], groups: Sequence[str], names: Sequence[str] = (), max_epochs: int | None = None
+) -> Iterator[tuple[Run, int]]:
     """(run, length) in the order they are worked on: group by group, each group's lengths in step; with
-    ``names``, only those runs, in that order, each to its last length before the next starts."""
+    ``names``, only those runs, in that order, each to its last length before the next starts; with
+    ``max_epochs``, only the lengths up to it."""
+
+    def within(points: Iterable[int]) -> list[int]:
+        return sorted(p for p in points if max_epochs is None or p <= max_epochs)
+
     if names:
         for run in (run for name in names for run in runs if run.name == name and run.group in groups):
-            yield from ((run, point) for point in run.points)
+            yield from ((run, point) for point in within(run.points))
         return
     for group in groups:
         members = [run for run in runs if run.group == group]
-        for point in sorted({p for run in members for p in run.points}):
+        for point in within({p for run in members for p in run.points}):
             yield from ((run, point) for run in members if point in run.points)
 
 
@@ -302,9 +310,9 @@ def _mtime(point: Point) -> float:
 
 
 def reference_of(run: Run, runs: Sequence[Run]) -> Run:
-    """What a run is compared with: Diff-SV with the baseline of its seed; a variant with the main Diff-SV."""
+    """What a run is compared with: Diff-SV with the baseline of its seed; a variant with Diff-SV of its seed."""
     if run.group == "variants":
-        return next(r for r in runs if r.group == "main" and r.system == "diffsv")
+        return next(r for r in runs if r.system == "diffsv" and r.seed == run.seed and r.group != "variants")
     return next(r for r in runs if r.system == "baseline" and r.seed == run.seed and r.group != "variants")
 
 
@@ -492,7 +500,7 @@ def report(study: Study, runs: Sequence[Run]) -> None:
     if variant_rows:
         text += [
             "",
-            "## Variants (Diff-SV switches, each against the main Diff-SV run)",
+            "## Variants (Diff-SV switches, each against the Diff-SV run of its seed)",
             "",
             "![variants](variants.png)",
             "",
@@ -501,7 +509,7 @@ def report(study: Study, runs: Sequence[Run]) -> None:
                 for r in variants
             ),
             "",
-            *_table(variant_rows, "minus diffsv"),
+            *_table(variant_rows, "minus Diff-SV of its seed"),
         ]
     with atomic_open(study.workdir / "scale_study.md") as handle:
         handle.write("\n".join(text) + "\n")
@@ -551,6 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=REPO / "bench" / "out" / "scale_study")
     parser.add_argument("--groups", default="main,seeds,variants", help="groups to work on, in order")
     parser.add_argument("--runs", default="", help="comma-separated run names to work on, in order; default: all")
+    parser.add_argument("--max-epochs", type=int, help="work on the lengths up to this many epochs only")
     parser.add_argument("--report-only", action="store_true", help="write the report from what is done; train nothing")
     args = parser.parse_args(argv)
     groups = args.groups.split(",")
@@ -570,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
     study, runs = Study(args.workdir.resolve()), plan()
     if not args.report_only:
         study.prepare_data()
-        todo = list(tasks(runs, groups, names))
+        todo = list(tasks(runs, groups, names, args.max_epochs))
         for n, (run, point) in enumerate(todo, start=1):
             log.info("[%d/%d] %s: train to epoch %d", n, len(todo), run.name, point)
             study.train(run, point)
