@@ -488,7 +488,11 @@ def report(study: Study, runs: Sequence[Run]) -> None:
         *_table(main_rows, "minus baseline"),
         "",
         "Crossover (first length from which Diff-SV stays at or below the baseline): "
-        + "; ".join(f"{panel} {'none' if e is None else f'{e} epochs'}" for panel, e in crossing.items())
+        + (
+            "; ".join(f"{panel} {'none' if e is None else f'{e} epochs'}" for panel, e in crossing.items())
+            if by_run["baseline"] and by_run["diffsv"]
+            else "not measured (both main runs are needed)"
+        )
         + ".",
         "",
         "## Training seeds",
