@@ -393,7 +393,7 @@ def plot_curves(
             ax.fill_between(
                 epochs, list(map(min, values)), list(map(max, values)), color=band.color, alpha=0.15, label=band.label
             )
-        for curve in curves:
+        for curve in (curve for curve in curves if curve.points):  # a run not yet evaluated has no legend entry
             ax.plot(
                 [p.epochs for p in curve.points],
                 [100 * p.mean(members) for p in curve.points],
