@@ -570,17 +570,18 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(groups) - {"main", "seeds", "variants"})
     if unknown:
         parser.error(f"unknown group(s) {unknown}: choose from main, seeds, variants")
+    runs = plan()
     names = [name for name in args.runs.split(",") if name]
-    unknown = sorted(set(names) - {run.name for run in plan()})
+    unknown = sorted(set(names) - {run.name for run in runs if run.group in groups})
     if unknown:
-        parser.error(f"unknown run(s) {unknown}: choose from {', '.join(run.name for run in plan())}")
+        parser.error(f"run(s) {unknown} not in groups {groups}: choose from {', '.join(r.name for r in runs)}")
     args.workdir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(message)s",
         handlers=[logging.FileHandler(args.workdir / "study.log"), logging.StreamHandler()],
     )
-    study, runs = Study(args.workdir.resolve()), plan()
+    study = Study(args.workdir.resolve())
     if not args.report_only:
         study.prepare_data()
         todo = list(tasks(runs, groups, names, args.max_epochs))
