@@ -98,7 +98,7 @@ def test_our_phase_vocoder_is_torchaudios_to_the_bit(length: int) -> None:
 def shaping(decay: float, seed: int = 3) -> np.ndarray:
     """The amplitude mask the noise was shaped with: its spectrum over that of the same white draw."""
     white = np.fft.rfft(np.random.default_rng(seed).standard_normal(SR))
-    shaped = np.fft.rfft(coloured_noise(SR, decay, SR, np.random.default_rng(seed)))
+    shaped = np.fft.rfft(coloured_noise(np.random.default_rng(seed).standard_normal(SR), decay, SR))
     mask = np.abs(shaped / white)
     return mask / mask[0]  # the DC bin is never scaled
 
@@ -118,7 +118,7 @@ def test_coloured_noise_power_slope_is_the_reference_rule(decay: float) -> None:
 
 
 def test_coloured_noise_repeats_every_second_and_is_added_at_its_snr() -> None:
-    noise = coloured_noise(48_000, 1.0, SR, np.random.default_rng(4))  # three periods
+    noise = coloured_noise(np.random.default_rng(4).standard_normal(SR), 1.0, 48_000)  # three periods
     np.testing.assert_array_equal(noise[:32_000], noise[SR:])
     assert np.sqrt(np.mean(noise[:SR] ** 2)) == pytest.approx(1.0, rel=1e-6)
     speech = (0.05 * np.random.default_rng(5).standard_normal(48_000)).astype(np.float32)

@@ -73,8 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-SPEED_SETTINGS = (("data", "num_workers"), ("training", "log_interval"))
-"""Settings that change how fast a run goes and what it logs, not what it trains: a resumed run may change them."""
+SPEED_SETTINGS = (("data", "num_workers"), ("data", "augment_on"), ("training", "log_interval"))
+"""Settings that change how fast a run goes and what it logs, not what it trains: a resumed run may change them
+(``augment_on`` makes the same noisy crops up to float rounding, so a GPU may take over a run the CPUs began)."""
 
 
 def _differences(stored: dict, current: dict, prefix: str = "") -> list[str]:
@@ -191,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
         augmenter,
         config.training.seed,
         model_config.diffusion.t_epsilon,
+        config.data.augment_on,
     )
     torch.manual_seed(config.training.seed)
     exp = Experiment(args.exp)

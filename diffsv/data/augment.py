@@ -35,8 +35,9 @@ POOLS_OF_KIND = {
 
 def reverberate(speech: np.ndarray, rir: np.ndarray) -> np.ndarray:
     """Convolve with a unit-norm RIR, truncated to the input length (the reference keeps the onset)."""
+    rir = rir.astype(speech.dtype, copy=False)
     rir = rir / max(float(np.linalg.norm(rir)), 1e-12)
-    return fftconvolve(speech, rir)[: speech.shape[0]].astype(np.float32)
+    return fftconvolve(speech, rir)[: speech.shape[0]].astype(speech.dtype)
 
 
 def fast_pitch_ratios(sample_rate: int, semitones: tuple[float, float]) -> list[Fraction]:
@@ -51,19 +52,34 @@ def fast_pitch_ratios(sample_rate: int, semitones: tuple[float, float]) -> list[
 
 
 def phase_vocoder(spectrum: torch.Tensor, rate: float, advance: torch.Tensor) -> torch.Tensor:
-    """torchaudio's ``phase_vocoder`` of a (freq, frames) spectrum, each input frame's magnitude and phase
-    computed once rather than once for every output frame that reads it: the same arithmetic on the same
-    values, in about half the time (the pitch shift is most of the data loader's work)."""
-    steps = torch.arange(0, spectrum.shape[-1], rate, dtype=advance.dtype)
+    """torchaudio's ``phase_vocoder`` of a (..., freq, frames) spectrum, each input frame's magnitude and
+    phase computed once rather than once for every output frame that reads it: the same arithmetic on the
+    same values, in about half the time (the pitch shift is most of the data loader's work)."""
+    steps = torch.arange(0, spectrum.shape[-1], rate, dtype=advance.dtype, device=advance.device)
     weights = steps % 1.0
     padded = torch.nn.functional.pad(spectrum, [0, 2])
     magnitude, angle = padded.abs(), padded.angle()
     before, after = steps.long(), steps.long() + 1
     phase = angle.index_select(-1, after) - angle.index_select(-1, before) - advance
     phase = phase - 2 * math.pi * torch.round(phase / (2 * math.pi)) + advance
-    phase = torch.cat([angle[:, :1], phase[:, :-1]], dim=-1)
+    phase = torch.cat([angle[..., :1], phase[..., :-1]], dim=-1)
     stretched = weights * magnitude.index_select(-1, after) + (1 - weights) * magnitude.index_select(-1, before)
     return torch.polar(stretched, torch.cumsum(phase, -1))
+
+
+def pitch_shift_tensor(samples: torch.Tensor, ratio: Fraction, sample_rate: int) -> torch.Tensor:
+    """:func:`pitch_shift` of a (..., samples) tensor on its device and in its dtype: the per-crop path and
+    the batched one (:mod:`diffsv.data.batch_augment`) run this same code."""
+    n_fft = sample_rate // 64
+    hop = n_fft // 32
+    window = torch.ones(n_fft, dtype=samples.dtype, device=samples.device)
+    spectrum = torch.stft(samples, n_fft, hop, window=window, return_complex=True)
+    advance = torch.linspace(0, math.pi * hop, spectrum.shape[-2], dtype=samples.dtype, device=samples.device)
+    stretched = phase_vocoder(spectrum, float(1 / ratio), advance[..., None])
+    longer = torch.istft(stretched, n_fft, hop, window=window)
+    shifted = AF.resample(longer, sample_rate, int(sample_rate / ratio))
+    length = samples.shape[-1]
+    return torch.nn.functional.pad(shifted, (0, max(0, length - shifted.shape[-1])))[..., :length]
 
 
 def pitch_shift(samples: np.ndarray, ratio: Fraction, sample_rate: int) -> np.ndarray:
@@ -74,24 +90,17 @@ def pitch_shift(samples: np.ndarray, ratio: Fraction, sample_rate: int) -> np.nd
     (torchaudio's windowed-sinc resampler, which a fast ratio keeps short) and cut or zero-padded at the
     end to the input length.
     """
-    n_fft = sample_rate // 64
-    hop = n_fft // 32
-    window = torch.ones(n_fft)
-    spectrum = torch.stft(torch.from_numpy(samples), n_fft, hop, window=window, return_complex=True)
-    advance = torch.linspace(0, math.pi * hop, spectrum.shape[0])[..., None]
-    stretched = phase_vocoder(spectrum, float(1 / ratio), advance)
-    longer = torch.istft(stretched, n_fft, hop, window=window)
-    shifted = AF.resample(longer, sample_rate, int(sample_rate / ratio)).numpy()
-    length = samples.shape[0]
-    return np.pad(shifted, (0, max(0, length - shifted.shape[0])))[:length].astype(np.float32)
+    return pitch_shift_tensor(torch.from_numpy(samples), ratio, sample_rate).numpy()
 
 
-def coloured_noise(length: int, decay: float, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
-    """Unit-RMS noise whose *amplitude* spectrum is shaped by ``(1 + k (sqrt(rate / 2) - 1) / (rate / 2))^-decay``
-    at bin k of one second of white noise, tiled with a period of one second (torch-audiomentations'
-    AddColoredNoise, which the reference used): the power falls about as f^(-2 decay) above a few hundred Hz.
+def coloured_noise(white: np.ndarray, decay: float, length: int) -> np.ndarray:
+    """Unit-RMS noise whose *amplitude* spectrum is ``white``'s (one second of N(0, 1) samples) shaped by
+    ``(1 + k (sqrt(rate / 2) - 1) / (rate / 2))^-decay`` at bin k, tiled with a period of one second to
+    ``length`` (torch-audiomentations' AddColoredNoise, which the reference used): the power falls about
+    as f^(-2 decay) above a few hundred Hz.
     """
-    spectrum = np.fft.rfft(rng.standard_normal(sample_rate))
+    sample_rate = white.shape[0]
+    spectrum = np.fft.rfft(white)
     mask = np.linspace(1.0, math.sqrt(sample_rate / 2), spectrum.shape[0]) ** -decay
     period = np.fft.irfft(spectrum * mask, n=sample_rate)
     period /= np.sqrt(np.mean(np.square(period))) + 1e-8
@@ -101,7 +110,7 @@ def coloured_noise(length: int, decay: float, sample_rate: int, rng: np.random.G
 def add_coloured_noise(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     """``speech`` plus unit-RMS ``noise`` scaled to RMS(speech) 10^(-snr/20), with no level offset."""
     rms = math.sqrt(float(np.mean(np.square(speech, dtype=np.float64))))
-    return (speech + rms * 10.0 ** (-snr_db / 20.0) * noise).astype(np.float32)
+    return (speech + rms * 10.0 ** (-snr_db / 20.0) * noise).astype(speech.dtype)
 
 
 @dataclass
@@ -139,9 +148,32 @@ class NoisePools:
     reverb: NoisePool | None = None
 
 
+@dataclass
+class AugmentationDraws:
+    """Every random choice of one crop's augmentation and the noise it reads, and nothing computed from the
+    crop: made in the data loader, applied there (:meth:`Augmenter.apply`) or on the training device with
+    its batch (:mod:`diffsv.data.batch_augment`). A transform not drawn is None; ``noises`` holds the MUSAN
+    windows of a mixing kind, each as long as the crop, and ``rir`` the whole response for reverberation."""
+
+    sample_rate: int
+    kind: str
+    gain_db: float | None = None
+    pitch_ratio: Fraction | None = None
+    coloured_decay: float | None = None
+    coloured_white: np.ndarray | None = None  # one second of N(0, 1), float64
+    coloured_snr_db: float | None = None
+    rir: np.ndarray | None = None
+    noises: list[np.ndarray] = field(default_factory=list)
+    snr_db: float | None = None
+
+
 class Augmenter:
     """Turns a clean crop into its noisy training input, in the reference's order: gain, pitch shift and
-    coloured noise each with its own probability, then one of the noise kinds."""
+    coloured noise each with its own probability, then one of the noise kinds.
+
+    :meth:`draw` takes every random choice from the generator in the reference's order and reads the noise
+    it chose; :meth:`apply` does the arithmetic, in the crop's dtype. Calling the augmenter does both.
+    """
 
     def __init__(self, config: AugmentationConfig, pools: NoisePools, sample_rate: int) -> None:
         self.config = config
@@ -162,31 +194,47 @@ class Augmenter:
             )
 
     def __call__(self, clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        config = self.config
-        speech = clean.astype(np.float32, copy=True)
-        if rng.random() < config.gain_prob:
-            speech *= np.float32(10.0 ** (rng.uniform(*config.gain_db) / 20.0))
-        if rng.random() < config.pitch_prob:
-            ratio = self.pitch_ratios[int(rng.integers(len(self.pitch_ratios)))]
-            speech = pitch_shift(speech, ratio, self.sample_rate)
-        if rng.random() < config.coloured_noise_prob:
-            decay = rng.uniform(*config.coloured_noise_decay)
-            noise = coloured_noise(speech.shape[0], decay, self.sample_rate, rng)
-            speech = add_coloured_noise(speech, noise, rng.uniform(*config.coloured_noise_snr_db))
-        return self.add_noise(speech, config.kinds[int(rng.integers(len(config.kinds)))], rng)
+        return self.apply(clean, self.draw(rng, clean.shape[0]))
 
-    def add_noise(self, speech: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
-        """Reverberation, or the chosen MUSAN files averaged into one noise and added at one SNR (babble
-        + music is 3-6 speech files and a music file, averaged with equal weights)."""
-        pools, length = self.pools, speech.shape[0]
+    def draw(self, rng: np.random.Generator, length: int) -> AugmentationDraws:
+        """The draws for a crop of ``length`` samples, in the order the reference makes them."""
+        config, pools = self.config, self.pools
+        draws = AugmentationDraws(self.sample_rate, kind="")
+        if rng.random() < config.gain_prob:
+            draws.gain_db = float(rng.uniform(*config.gain_db))
+        if rng.random() < config.pitch_prob:
+            draws.pitch_ratio = self.pitch_ratios[int(rng.integers(len(self.pitch_ratios)))]
+        if rng.random() < config.coloured_noise_prob:
+            draws.coloured_decay = float(rng.uniform(*config.coloured_noise_decay))
+            draws.coloured_white = rng.standard_normal(self.sample_rate)
+            draws.coloured_snr_db = float(rng.uniform(*config.coloured_noise_snr_db))
+        draws.kind = kind = config.kinds[int(rng.integers(len(config.kinds)))]
         if kind == "reverb":
-            return reverberate(speech, pools.reverb.draw_raw(rng))
-        noises: list[np.ndarray] = []
+            draws.rir = pools.reverb.draw_raw(rng)
+            return draws
         if kind in ("babble", "babble_music"):
-            low, high = self.config.babble_speakers
-            noises += pools.babble.draw(rng, length, int(rng.integers(low, high + 1)))
+            low, high = config.babble_speakers
+            draws.noises += pools.babble.draw(rng, length, int(rng.integers(low, high + 1)))
         if kind in ("music", "babble_music"):
-            noises += pools.music.draw(rng, length)
+            draws.noises += pools.music.draw(rng, length)
         if kind == "noise":
-            noises += pools.noise.draw(rng, length)
-        return speech + scaled_noise(speech, noises, rng.uniform(*self.config.snr_db))
+            draws.noises += pools.noise.draw(rng, length)
+        draws.snr_db = float(rng.uniform(*config.snr_db))
+        return draws
+
+    @staticmethod
+    def apply(clean: np.ndarray, draws: AugmentationDraws) -> np.ndarray:
+        """The noisy crop the draws make of ``clean``: reverberation, or the chosen MUSAN files averaged into
+        one noise and added at one SNR (babble + music is 3-6 speech files and a music file, averaged with
+        equal weights)."""
+        speech = np.array(clean, copy=True)
+        if draws.gain_db is not None:
+            speech *= speech.dtype.type(10.0 ** (draws.gain_db / 20.0))
+        if draws.pitch_ratio is not None:
+            speech = pitch_shift(speech, draws.pitch_ratio, draws.sample_rate)
+        if draws.coloured_white is not None:
+            noise = coloured_noise(draws.coloured_white, draws.coloured_decay, speech.shape[0])
+            speech = add_coloured_noise(speech, noise, draws.coloured_snr_db)
+        if draws.rir is not None:
+            return reverberate(speech, draws.rir)
+        return speech + scaled_noise(speech, draws.noises, draws.snr_db)

@@ -36,10 +36,12 @@ def fit_to_length(noise: np.ndarray, length: int, rng: np.random.Generator) -> n
 
 
 def scaled_noise(speech: np.ndarray, noises: Sequence[np.ndarray], snr_db: float) -> np.ndarray:
-    """The average of ``noises`` (each already ``len(speech)`` long) scaled to ``snr_db`` below the speech."""
-    noise = np.mean(np.stack(noises), axis=0) if len(noises) > 1 else noises[0]
+    """The average of ``noises`` (each already ``len(speech)`` long, taken in the speech's dtype) scaled to
+    ``snr_db`` below the speech."""
+    stacked = np.stack(noises).astype(speech.dtype, copy=False)
+    noise = np.mean(stacked, axis=0) if len(noises) > 1 else stacked[0]
     scale = np.sqrt(10.0 ** ((level_db(speech) - level_db(noise) - snr_db) / 10.0))
-    return (scale * noise).astype(np.float32)
+    return (scale * noise).astype(speech.dtype)
 
 
 class NoisePool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -18,6 +19,10 @@ from diffsv.data.augment import Augmenter
 from diffsv.data.example_draws import diffusion_draws, example_generator, example_rng
 from diffsv.data.kaldi_dir import DataDir
 from diffsv.models.frontend import FrontendConfig
+
+#: Where the training augmentation's arithmetic runs: in the data loader, crop by crop, or on the training
+#: device, batch by batch (the loader then only draws and reads; :mod:`diffsv.data.batch_augment`).
+AugmentOn = Literal["device", "loader"]
 
 
 def repeat_to_length(samples: np.ndarray, length: int) -> np.ndarray:
@@ -60,7 +65,11 @@ def split_validation_speakers(utt2spk: Mapping[str, str], count: int, per_speake
 
 
 class SpeakerCrops(Dataset):
-    """Indexed by ``(epoch, index)`` as :class:`diffsv.training.sampler.EpochBatchSampler` yields them."""
+    """Indexed by ``(epoch, index)`` as :class:`diffsv.training.sampler.EpochBatchSampler` yields them.
+
+    An item holds the clean crop and either its ``noisy`` copy (``augment_on="loader"``) or the ``draws``
+    that make it on the training device (``"device"``); the draws are the same either way.
+    """
 
     def __init__(
         self,
@@ -72,6 +81,7 @@ class SpeakerCrops(Dataset):
         augmenter: Augmenter | None,
         seed: int,
         t_epsilon: float,
+        augment_on: AugmentOn = "loader",
     ) -> None:
         self.refs = [data.audio_ref(utt) for utt in utts]
         self.labels = [spk2label[data.utt2spk[utt]] for utt in utts]
@@ -81,19 +91,26 @@ class SpeakerCrops(Dataset):
         self.seed = seed
         self.frames = 1 + crop_samples // frontend.hop_length
         self.t_epsilon = t_epsilon
+        self.augment_on = augment_on
 
     def __len__(self) -> int:
         return len(self.refs)
 
-    def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, object]:
         epoch, index = key
         rng = example_rng(self.seed, epoch, index)
         clean = self.refs[index].random_window(
             self.frontend.sample_rate, self.crop_samples, rng, repeat_to_length, self.frontend.win_length
         )
-        noisy = self.augmenter(clean, rng) if self.augmenter is not None else clean
+        if self.augmenter is None:
+            augmented: dict[str, object] = {"noisy": torch.from_numpy(clean)}
+        elif self.augment_on == "device":
+            augmented = {"draws": self.augmenter.draw(rng, clean.shape[0])}
+        else:
+            noisy = self.augmenter(clean, rng)
+            augmented = {"noisy": torch.from_numpy(np.ascontiguousarray(noisy, dtype=np.float32))}
         return {
-            "noisy": torch.from_numpy(np.ascontiguousarray(noisy, dtype=np.float32)),
+            **augmented,
             "clean": torch.from_numpy(clean),
             "labels": torch.tensor(self.labels[index]),
             **diffusion_draws(

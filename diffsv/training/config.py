@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from diffsv.data.augment import AugmentationConfig
+from diffsv.data.speaker_crops import AugmentOn
 from diffsv.models import ModelConfig
 from diffsv.training.scheduler import SchedulerConfig
 
@@ -13,11 +14,15 @@ from diffsv.training.scheduler import SchedulerConfig
 @dataclass
 class DataConfig:
     """``num_workers`` is per training process (one per GPU): a count, or ``auto`` for the process's share
-    of the CPUs this job may use, less one for the process itself (see :func:`diffsv.training.trainer.data_workers`)."""
+    of the CPUs this job may use, less one for the process itself (see :func:`diffsv.training.trainer.data_workers`).
+    ``augment_on``: where the augmentation's arithmetic runs, ``loader`` (each crop in a loader worker) or
+    ``device`` (each batch on the training device, the workers only drawing and reading); the draws, and so
+    the noisy crops up to rounding, are the same either way."""
 
     crop_samples: int = 31_920
     batch_size: int = 160
     num_workers: int | Literal["auto"] = "auto"
+    augment_on: AugmentOn = "device"
     validation_speakers: int = 40
     validation_utterances: int = 8  # per held-out speaker
     validation_seconds: float = 4.0

@@ -7,12 +7,13 @@ examples are spread over processes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import torch
 from torch import nn
 
+from diffsv.data.batch_augment import AugmentationBatch, augment_batch
 from diffsv.losses import AAMSoftmax
 from diffsv.models import DiffSV, prior_loss
 from diffsv.training.config import LossConfig
@@ -22,15 +23,31 @@ Phase = Literal["pretrain", "joint"]
 
 @dataclass
 class Batch:
-    noisy: torch.Tensor  # (B, N) augmented waveform
+    """One micro-batch. Augmented on the training device, it arrives with ``augmentation`` (the draws) and
+    no ``noisy``, which :meth:`augmented` makes there."""
+
+    noisy: torch.Tensor | None  # (B, N) augmented waveform
     clean: torch.Tensor  # (B, N) the same crop before augmentation
     labels: torch.Tensor  # (B,) speaker indices
     t: torch.Tensor  # (B,) diffusion time of the loss
     loss_noise: torch.Tensor  # (B, F, T)
     init_noise: torch.Tensor  # (B, F, T)
+    augmentation: AugmentationBatch | None = None
 
     def to(self, device: torch.device) -> Batch:
-        return Batch(**{name: value.to(device, non_blocking=True) for name, value in vars(self).items()})
+        """On ``device``; from pinned memory the copies are asynchronous."""
+        fields = vars(self).items()
+        return Batch(**{name: None if value is None else value.to(device, non_blocking=True) for name, value in fields})
+
+    def pin_memory(self) -> Batch:
+        """Page-locked copies, so that the copy to a CUDA device is asynchronous (the DataLoader calls this)."""
+        return Batch(**{name: None if value is None else value.pin_memory() for name, value in vars(self).items()})
+
+    def augmented(self) -> Batch:
+        """The batch with its noisy crops made from its draws on its own device (itself when it has them)."""
+        if self.augmentation is None:
+            return self
+        return replace(self, noisy=augment_batch(self.clean, self.augmentation), augmentation=None)
 
 
 class TrainingObjective(nn.Module):

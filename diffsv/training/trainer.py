@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from diffsv.config import to_dict
+from diffsv.data.batch_augment import collate_draws
 from diffsv.experiment import Experiment
 from diffsv.training.checkpoint import (
     epoch_checkpoints,
@@ -95,8 +96,13 @@ def data_workers(setting: int | str, local_world_size: int, cpus: int | None = N
     return max(0, cpus // max(1, local_world_size) - 1)
 
 
-def collate(items: list[dict[str, torch.Tensor]]) -> Batch:
-    return Batch(**{name: torch.stack([item[name] for item in items]) for name in items[0]})
+def collate(items: list[dict[str, Any]]) -> Batch:
+    """Stack the items' tensors; items that carry augmentation draws give the batch its packed draws."""
+    tensors = {name: torch.stack([item[name] for item in items]) for name in items[0] if name != "draws"}
+    if "draws" in items[0]:
+        draws = collate_draws([item["draws"] for item in items], tensors["clean"].shape[-1])
+        return Batch(noisy=None, **tensors, augmentation=draws)
+    return Batch(**tensors)
 
 
 class Trainer:
@@ -241,7 +247,7 @@ class Trainer:
         )
         finite = True
         for micro, batch in enumerate(progress, start=1):
-            batch = batch.to(self.context.device)
+            batch = batch.to(self.context.device).augmented()  # in the crops' dtype, outside autocast
             last_micro = micro % accumulation == 0
             sync = contextlib.nullcontext() if last_micro or not self.context.distributed else self.module.no_sync()
             with sync:
