@@ -33,7 +33,7 @@ DEVICES = {"A100": 312.0, "H100 SXM": 989.0}
 #: Shares of that peak a model of small convolutions and a 10-step sampler may reach: a pessimistic and an
 #: optimistic guess, until a GPU has been measured.
 UTILISATIONS = (0.10, 0.25)
-#: The same work measured on 2 CPU cores of this project (README, "Speed"): crops/s and s per test utterance.
+#: The same work measured on 2 CPU cores of this project (docs/speed-and-cost.md): crops/s and s per test utterance.
 CPU_CROPS_PER_SECOND = 2.85
 CPU_SECONDS_PER_UTTERANCE = 13.7
 

@@ -28,7 +28,7 @@ from diffsv.models.diffsv import DiffSV
 
 FORMATS = ("torchscript", "onnx")
 #: torch warns on every TorchScript call that TorchScript is deprecated; it is still what libtorch (C++)
-#: loads, and the README says so, so the warning is silenced here rather than shown on every export.
+#: loads, and docs/using-a-model.md says so, so the warning is silenced here rather than shown on every export.
 _TORCHSCRIPT_DEPRECATED = r"`torch\.jit\.\w+` is deprecated"
 FILE_NAMES = {"torchscript": "embedding.ts.pt", "onnx": "embedding.onnx"}
 

@@ -35,7 +35,7 @@ def test_embeddings_do_not_depend_on_the_batching(model: DiffSV) -> None:
 def test_bf16_embeddings_stay_close_to_fp32(model: DiffSV) -> None:
     full, half = embed(model, 21).reshape(-1, model.embed_dim), embed(model, 21, "bf16").reshape(-1, model.embed_dim)
     cosine = (full * half).sum(1) / np.linalg.norm(full, axis=1) / np.linalg.norm(half, axis=1)
-    assert cosine.min() > 0.99 and not np.array_equal(full, half)  # bf16 did run; the README states 0.999 on the demo
+    assert cosine.min() > 0.99 and not np.array_equal(full, half)  # bf16 did run; docs/recipe.md: 0.9999 on the demo
     with pytest.raises(ValueError, match="unknown precision 'fp16'"):
         embed(model, 3, "fp16")
 
