@@ -8,7 +8,8 @@ import math
 import torch
 from torch.utils.data import Dataset
 
-from diffsv.data.example_draws import diffusion_draws, example_generator
+from diffsv.data.augment import AugmentationDraws
+from diffsv.data.example_draws import diffusion_draws, example_generator, example_rng
 from diffsv.models import ModelConfig
 from diffsv.models.diffusion import DiffusionConfig
 from diffsv.models.ecapa_tdnn import ECAPATDNNConfig
@@ -50,13 +51,23 @@ def tiny_experiment(
 
 
 class ToySpeakers(Dataset):
-    """Each speaker is a harmonic tone at its own pitch; the noisy copy adds white noise."""
+    """Each speaker is a harmonic tone at its own pitch; the noisy copy adds white noise, or with
+    ``augment_on="device"`` the item carries the draws (a gain on odd items, a white-noise window mixed at
+    5-15 dB) that the training device turns into the noisy copy."""
 
-    def __init__(self, num_items: int = 32, num_speakers: int = 4, seed: int = 7, nan_items: tuple[int, ...] = ()):
+    def __init__(
+        self,
+        num_items: int = 32,
+        num_speakers: int = 4,
+        seed: int = 7,
+        nan_items: tuple[int, ...] = (),
+        augment_on: str = "loader",
+    ):
         self.num_items = num_items
         self.num_speakers = num_speakers
         self.seed = seed
         self.nan_items = set(nan_items)
+        self.augment_on = augment_on
 
     def __len__(self) -> int:
         return self.num_items
@@ -71,8 +82,15 @@ class ToySpeakers(Dataset):
         noisy = clean + 0.05 * torch.randn(CROP, generator=generator)
         if index in self.nan_items:
             noisy = torch.full_like(noisy, float("nan"))
+        augmented: dict[str, object] = {"noisy": noisy}
+        if self.augment_on == "device":
+            rng = example_rng(self.seed, epoch, index)
+            window = (0.05 * rng.standard_normal(CROP)).astype("float32")
+            gain = float(rng.uniform(-6.0, 0.0)) if index % 2 else None
+            snr = float(rng.uniform(5.0, 15.0))
+            augmented = {"draws": AugmentationDraws(16_000, "noise", gain_db=gain, noises=[window], snr_db=snr)}
         return {
-            "noisy": noisy,
+            **augmented,
             "clean": clean,
             "labels": torch.tensor(label),
             **diffusion_draws(generator, 80, 1 + CROP // 160, 1e-5),
