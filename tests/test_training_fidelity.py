@@ -19,6 +19,8 @@ import torch
 from torch.utils.data import Dataset
 
 from diffsv.config import load_config
+from diffsv.data.augment import AugmentationDraws
+from diffsv.data.noise_mixing import level_db
 from diffsv.models import DiffSV, ModelConfig, convert_reference_state_dict
 from diffsv.models.enhancer import EnhancerConfig
 from diffsv.models.reference_import import reference_key_to_ours
@@ -60,10 +62,15 @@ def test_cycles_grow_only_their_cosine_part(reference: dict) -> None:
 
 
 class ReferenceBatch(Dataset):
-    """The fixture's four crops; epoch k gives step k + 1's draws (one batch per epoch)."""
+    """The fixture's four crops; epoch k gives step k + 1's draws (one batch per epoch).
 
-    def __init__(self, reference: dict) -> None:
+    With ``augment_on="device"`` the noisy crop is made on the training device from draws: the reference's
+    noise (noisy - clean) as a noise window mixed at the SNR that restores it, which tests the device path
+    of the Trainer (packing, transfer, float64 arithmetic) against the authors' step."""
+
+    def __init__(self, reference: dict, augment_on: str = "loader") -> None:
         self.reference = reference
+        self.augment_on = augment_on
 
     def __len__(self) -> int:
         return 4
@@ -71,9 +78,15 @@ class ReferenceBatch(Dataset):
     def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
         epoch, index = key
         ref = self.reference
+        clean, noisy = ref["clean_wav"][index].double(), ref["noisy_wav"][index].double()
+        augmented: dict[str, object] = {"noisy": noisy}
+        if self.augment_on == "device":
+            noise = (noisy - clean).numpy()
+            snr = level_db(clean.numpy()) - level_db(noise)
+            augmented = {"draws": AugmentationDraws(16_000, "noise", noises=[noise], snr_db=snr)}
         return {
-            "noisy": ref["noisy_wav"][index].double(),
-            "clean": ref["clean_wav"][index].double(),
+            **augmented,
+            "clean": clean,
             "labels": ref["labels"][index],
             "t": ref["t"][epoch, index].double().clamp(T_EPSILON, 1 - T_EPSILON),
             "loss_noise": ref["loss_noise"][epoch, index].double(),
@@ -104,9 +117,12 @@ def assert_close(ours: torch.Tensor, theirs: torch.Tensor, scale: torch.Tensor, 
     assert float(error[worst]) <= tol, f"{what}: relative difference {float(error[worst]):.3g} at entry {worst}"
 
 
-@pytest.fixture(scope="module")
-def trained(reference: dict, tmp_path_factory: pytest.TempPathFactory, reference_dir: Path) -> dict:
-    """Three steps of our Trainer in float64, with every statistic the fixture holds taken along the way."""
+@pytest.fixture(scope="module", params=["loader", "device"])
+def trained(
+    request: pytest.FixtureRequest, reference: dict, tmp_path_factory: pytest.TempPathFactory, reference_dir: Path
+) -> dict:
+    """Three steps of our Trainer in float64, with every statistic the fixture holds taken along the way, with
+    the noisy crops made in the loader and on the training device."""
     case_a = torch.load(reference_dir / "case_a.pt", weights_only=True)
     model_config = ModelConfig(enhancer=EnhancerConfig(dropout=0.0))
     model = DiffSV(model_config)
@@ -125,9 +141,8 @@ def trained(reference: dict, tmp_path_factory: pytest.TempPathFactory, reference
         scheduler=paper_schedule(1),  # one step per epoch here
         training=TrainingConfig(epochs=STEPS, log_interval=1),
     )
-    trainer = Trainer(
-        config, objective, ReferenceBatch(reference), tmp_path_factory.mktemp("fidelity"), "joint", show_progress=False
-    )
+    dataset = ReferenceBatch(reference, request.param)
+    trainer = Trainer(config, objective, dataset, tmp_path_factory.mktemp("fidelity"), "joint", show_progress=False)
     with warnings.catch_warnings():  # the reference steps its scheduler 929 times before the first step
         warnings.simplefilter("ignore", UserWarning)
         for _ in range(929):
