@@ -1,13 +1,15 @@
-"""Data-loader rate: training crops per second per worker process, with the full augmentation, on
-VoxCeleb1-like utterance lengths, reading whole recordings (the baseline: a data directory without
-``utt2num_samples``) against reading only each crop's window (with it), in one run; then what one GPU
-consumes and how many worker processes (CPU cores) it needs.
+"""Data-loader rate: training crops per second per worker process on VoxCeleb1-like utterance lengths,
+reading whole recordings (the baseline: a data directory without ``utt2num_samples``) against reading only
+each crop's window (with it); and with the augmentation in the loader (``data.augment_on: loader``, the
+baseline) against only its draws and reads there (``device``: the arithmetic is the training device's), in
+one run; then what one GPU consumes and how many worker processes (CPU cores) it needs in each mode.
 
     tools/venv/bin/python bench/data_loading.py [--files 300] [--crops 400] [--workers 1 2]
 
 The corpus is made here: utterances log-normal in length (median 6.5 s, 4-145 s, mean about 8 s, as
 VoxCeleb1), MUSAN in its published layout (music 3 min, speech 5 min, noise 15 s per file, cut into the
-recipe's 5 s windows by stage 1's own code) and 1 s RIRs. Every crop of the two paths is checked equal.
+recipe's 5 s windows by stage 1's own code) and 1 s RIRs. Every crop of the two reading paths is checked
+equal, and the device mode's draws, augmented in batches here, are checked against the loader's noisy crops.
 
 What a GPU consumes is projected, not measured, until ``bench/gpu_check.sh`` has run on one: the floating-
 point work of one training crop is divided into a device's published throughput (``bench/cost_model.py``).
@@ -84,21 +86,35 @@ def without_lengths(data: DataDir) -> DataDir:
     return DataDir(wav_scp=data.wav_scp, utt2spk=data.utt2spk, segments=data.segments)
 
 
-def dataset(train: DataDir, pools: dict[str, DataDir], augment: bool) -> SpeakerCrops:
+def dataset(train: DataDir, pools: dict[str, DataDir], augment_on: str | None) -> SpeakerCrops:
+    """Crops with the augmentation made in the loader or on the device, or with none (None)."""
     config = ModelConfig()
     noise_pools = NoisePools(**{name: NoisePool(data, name, SAMPLE_RATE) for name, data in pools.items()})
-    augmenter = Augmenter(AugmentationConfig(), noise_pools, SAMPLE_RATE) if augment else None
+    augmenter = Augmenter(AugmentationConfig(), noise_pools, SAMPLE_RATE) if augment_on else None
     labels = {spk: i for i, spk in enumerate(sorted(set(train.utt2spk.values())))}
     utts = sorted(train.utt2spk)
-    return SpeakerCrops(train, utts, labels, CROP, config.frontend, augmenter, 0, config.diffusion.t_epsilon)
+    return SpeakerCrops(
+        train, utts, labels, CROP, config.frontend, augmenter, 0, config.diffusion.t_epsilon, augment_on or "loader"
+    )
 
 
-def crops_per_second_in_process(crops: SpeakerCrops, count: int) -> tuple[float, list[torch.Tensor]]:
-    """Crops/s of one process making crops 0..count-1 of epoch 0 (what each worker process does)."""
+def crops_per_second_in_process(crops: SpeakerCrops, count: int) -> tuple[float, list[dict]]:
+    """Crops/s of one process making items 0..count-1 of epoch 0 (what each worker process does)."""
     crops[(0, 0)]  # warm-up: imports, FFT plans
     start = time.perf_counter()
-    made = [crops[(0, index % len(crops))]["noisy"] for index in range(count)]
+    made = [crops[(0, index % len(crops))] for index in range(count)]
     return count / (time.perf_counter() - start), made
+
+
+def largest_device_error(device_items: list[dict], loader_items: list[dict], batch: int = 40) -> float:
+    """The largest relative RMS error of a device-augmented crop against the loader's, in batches."""
+    worst = 0.0
+    for start in range(0, len(device_items), batch):
+        noisy = collate(device_items[start : start + batch]).augmented().noisy.double()
+        expected = torch.stack([item["noisy"] for item in loader_items[start : start + batch]]).double()
+        error = (noisy - expected).square().mean(-1).sqrt() / expected.square().mean(-1).sqrt()
+        worst = max(worst, float(error.max()))
+    return worst
 
 
 def loader_rate(crops: SpeakerCrops, workers: int, batch: int) -> float:
@@ -131,37 +147,50 @@ def main() -> None:
             f"MUSAN-like train pools: {', '.join(f'{n} {len(d.utt2spk)} windows' for n, d in pools.items())}"
         )
         rows = []
-        for augment in (False, True):
+        for what, augment_on in (("reading only", None), ("full augmentation in the loader", "loader")):
             whole_rate, whole = crops_per_second_in_process(
-                dataset(without_lengths(train), {n: without_lengths(d) for n, d in pools.items()}, augment), args.crops
+                dataset(without_lengths(train), {n: without_lengths(d) for n, d in pools.items()}, augment_on),
+                args.crops,
             )
-            window_rate, window = crops_per_second_in_process(dataset(train, pools, augment), args.crops)
-            same = all(torch.equal(a, b) for a, b in zip(whole, window, strict=True))
-            what = "full augmentation" if augment else "reading only"
+            window_rate, window = crops_per_second_in_process(dataset(train, pools, augment_on), args.crops)
+            same = all(torch.equal(a["noisy"], b["noisy"]) for a, b in zip(whole, window, strict=True))
             rows.append((what, whole_rate, window_rate, same))
         print("\n| crops per second, one process | whole recordings (baseline) | crop windows | ratio | same crops |")
         print("|---|---|---|---|---|")
         for what, whole_rate, window_rate, same in rows:
             print(f"| {what} | {whole_rate:.1f} | {window_rate:.1f} | {window_rate / whole_rate:.2f}x | {same} |")
-        per_worker = rows[-1][2]
+        loader_per_worker = rows[-1][2]
+        device_per_worker, drawn = crops_per_second_in_process(dataset(train, pools, "device"), args.crops)
+        error = largest_device_error(drawn, window)
+        print(
+            "\n| crop windows, one process | crops/s | against the loader's augmentation | largest relative RMS error "
+            "of the device's noisy crops |\n|---|---|---|---|"
+        )
+        print(f"| augmentation in the loader (augment_on: loader, baseline) | {loader_per_worker:.1f} | 1.00x | - |")
+        print(
+            f"| draws and reads only (augment_on: device) | {device_per_worker:.1f} | "
+            f"{device_per_worker / loader_per_worker:.1f}x | {error:.1e} |"
+        )
         if args.workers:
-            print("\n| DataLoader, crop windows, full augmentation | crops/s | per worker |\n|---|---|---|")
-            augmented = dataset(train, pools, True)
-            for workers in args.workers:
-                rate = loader_rate(augmented, workers, 40)
-                print(f"| {workers} workers | {rate:.1f} | {rate / workers:.1f} |")
+            print("\n| DataLoader, crop windows | workers | crops/s | per worker |\n|---|---|---|---|")
+            for augment_on in ("loader", "device"):
+                crops = dataset(train, pools, augment_on)
+                for workers in args.workers:
+                    rate = loader_rate(crops, workers, 40)
+                    print(f"| augment_on: {augment_on} | {workers} | {rate:.1f} | {rate / workers:.1f} |")
     flops = training_flops_per_crop()
     print(f"\ntraining FLOPs per crop of the paper's model (forward + backward, counted): {flops / 1e9:.1f} GFLOP")
     print(
         f"\n| device (published dense bf16) | utilisation | projected crops/s | s per batch of {PAPER_BATCH} | "
-        f"worker processes needed at {per_worker:.1f} crops/s each |\n|---|---|---|---|---|"
+        f"loader processes needed, augment_on: loader ({loader_per_worker:.1f} crops/s each) | "
+        f"augment_on: device ({device_per_worker:.1f} crops/s each) |\n|---|---|---|---|---|---|"
     )
     for device, tflops in DEVICES.items():
         for share in UTILISATIONS:
             consumed = projected_rate(flops, tflops, share)
             print(
                 f"| {device} ({tflops:.0f} TFLOP/s) | {share:.0%} | {consumed:.0f} | {PAPER_BATCH / consumed:.3f} | "
-                f"{math.ceil(consumed / per_worker)} |"
+                f"{math.ceil(consumed / loader_per_worker)} | {math.ceil(consumed / device_per_worker)} |"
             )
 
 

@@ -3,6 +3,7 @@ recording and cutting, from plain files, segments and pipes, and only that many 
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import soundfile
 from corpus_trees import write_wav
 
+from diffsv.data import audio
 from diffsv.data.audio import AudioError, read_audio
 from diffsv.data.kaldi_dir import DataDir, Segment
 from diffsv.data.noise_mixing import NoisePool, wrap_to_length
@@ -42,18 +44,28 @@ def segmented(tmp_path: Path, with_lengths: bool) -> DataDir:
 
 
 class CountingReads:
-    """Counts the samples soundfile is asked to read."""
+    """Counts the samples read from files: by soundfile, and by offset from 16-bit PCM WAVs (``fast``)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.samples = 0
+        self.fast = 0
         original = soundfile.SoundFile.read
+        original_pcm16 = audio._read_pcm16_wav
 
         def read(handle: soundfile.SoundFile, frames: int = -1, *args: object, **kwargs: object) -> np.ndarray:
             out = original(handle, frames, *args, **kwargs)
             self.samples += out.shape[0]
             return out
 
+        def read_pcm16(*args: object) -> audio.Audio | None:
+            out = original_pcm16(*args)
+            if out is not None:
+                self.samples += out.samples.shape[0]
+                self.fast += 1
+            return out
+
         monkeypatch.setattr(soundfile.SoundFile, "read", read)
+        monkeypatch.setattr(audio, "_read_pcm16_wav", read_pcm16)
 
 
 def crops(data: DataDir) -> list[np.ndarray]:
@@ -100,3 +112,63 @@ def test_a_stale_length_is_an_error_naming_the_line(tmp_path: Path) -> None:
     with pytest.raises(AudioError, match="outside its 16000 samples .*utt2num_samples"):
         ref.random_window(SR, 2 * SR, np.random.default_rng(0), repeat_to_length)
     assert wrap_to_length(np.arange(3.0), 5).tolist() == [0.0, 1.0, 2.0, 0.0, 1.0, 2.0]
+
+
+def riff(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    body = b"WAVE" + b"".join(
+        name + len(data).to_bytes(4, "little") + data + b"\0" * (len(data) % 2) for name, data in chunks
+    )
+    return b"RIFF" + len(body).to_bytes(4, "little") + body
+
+
+def pcm16_with_a_list_chunk(path: Path, samples: np.ndarray) -> Path:
+    """A WAV whose data chunk follows an odd-sized LIST chunk (padded), as some editors write them."""
+    fmt = struct.pack("<HHIIHH", 1, 1, SR, 2 * SR, 2, 16)
+    pcm = (samples * 32768).astype("<i2").tobytes()
+    path.write_bytes(riff([(b"fmt ", fmt), (b"LIST", b"INFOISFT\x03\0\0\0ab\0"), (b"data", pcm)]))
+    return path
+
+
+FILES = {  # name: (soundfile format, subtype), or a writer; whether the offset reader takes it
+    "wav_pcm16": (("WAV", "PCM_16"), True),
+    "wavex_pcm16": (("WAVEX", "PCM_16"), True),
+    "rf64_pcm16": (("RF64", "PCM_16"), True),
+    "stereo_pcm16": (("WAV", "PCM_16"), True),
+    "list_chunk_pcm16": (pcm16_with_a_list_chunk, True),
+    "wav_pcm24": (("WAV", "PCM_24"), False),
+    "wav_float": (("WAV", "FLOAT"), False),
+    "flac": (("FLAC", "PCM_16"), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_reads_by_offset_are_libsndfiles_samples(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """16-bit PCM WAVs (plain, extensible, RF64, other chunks first) are read by offset, everything else by
+    libsndfile; either way the samples, windows and segments are libsndfile's to the bit."""
+    how, by_offset = FILES[name]
+    channels = 2 if name.startswith("stereo") else 1
+    samples = (0.3 * np.random.default_rng(3).standard_normal((3 * SR, channels))).astype(np.float32).squeeze()
+    path = tmp_path / f"{name}.{'flac' if name == 'flac' else 'wav'}"
+    if callable(how):
+        how(path, samples)
+    else:
+        soundfile.write(str(path), samples, SR, format=how[0], subtype=how[1])
+    expected, rate = soundfile.read(str(path), dtype="float32", always_2d=False)
+    counter = CountingReads(monkeypatch)
+    whole = read_audio(str(path))
+    assert whole.sample_rate == rate == SR and whole.samples.dtype == np.float32
+    np.testing.assert_array_equal(whole.samples, expected)
+    np.testing.assert_array_equal(read_audio(str(path), window=(1000, 777)).samples, expected[1000:1777])
+    np.testing.assert_array_equal(read_audio(str(path), 1.0, 2.5, window=(5, 9)).samples, expected[SR + 5 : SR + 14])
+    with pytest.raises(AudioError, match="outside its"):
+        read_audio(str(path), window=(3 * SR - 10, 20))
+    assert counter.fast == (3 if by_offset else 0)  # the window outside the recording raised
+
+
+def test_a_cut_wav_is_read_as_libsndfile_reads_it(tmp_path: Path) -> None:
+    """A WAV holding less than its header declares is not read by offset: libsndfile's view stands (stage 1
+    refuses such files; see the integrity checks)."""
+    path = write_wav(tmp_path / "cut.wav", 1.0, seed=2)
+    path.write_bytes(path.read_bytes()[:-1000])
+    expected, _ = soundfile.read(str(path), dtype="float32")
+    np.testing.assert_array_equal(read_audio(str(path)).samples, expected)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import soundfile
 
@@ -30,40 +31,54 @@ hold many)."""
 
 @dataclass(frozen=True)
 class DataChunk:
-    """A WAV data chunk: the bytes its header declares, the bytes the file holds from its start, and the
-    bytes per sample frame (None for codecs whose blocks hold many frames)."""
+    """A WAV data chunk: the bytes its header declares, the bytes the file holds from its start (``offset``),
+    the bytes per sample frame (None for codecs whose blocks hold many frames), and the format chunk's
+    sample format (the tag, the sub-format's for an extensible header), channels, rate and bits."""
 
     declared: int
     present: int
     frame_bytes: int | None
+    offset: int = 0
+    tag: int | None = None
+    channels: int = 0
+    sample_rate: int = 0
+    bits: int = 0
+
+
+def read_data_chunk(file: BinaryIO) -> DataChunk | None:
+    """The data chunk of the RIFF or RF64 WAVE file open as ``file``, from its chunk headers, or None if it has
+    none to find."""
+    size = os.fstat(file.fileno()).st_size
+    head = file.read(12)
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:] != b"WAVE":
+        return None
+    long_size: int | None = None  # RF64: the data size, from the ds64 chunk
+    fmt: dict[str, int | None] = {"frame_bytes": None}
+    while len(header := file.read(8)) == 8:
+        name, chunk_size = header[:4], struct.unpack_from("<I", header, 4)[0]
+        start = file.tell()
+        if name == b"ds64" and len(body := file.read(16)) == 16:
+            long_size = struct.unpack_from("<Q", body, 8)[0]
+        elif name == b"fmt " and len(body := file.read(min(chunk_size, 26))) >= 14:
+            tag, channels, rate, _, block_align = struct.unpack_from("<HHIIH", body)
+            bits = struct.unpack_from("<H", body, 14)[0] if len(body) >= 16 else 0
+            if tag == _EXTENSIBLE and len(body) == 26:  # the sub-format GUID starts with the real tag
+                tag = struct.unpack_from("<H", body, 24)[0]
+            frame_bytes = block_align if tag in _ONE_BLOCK_PER_SAMPLE and block_align > 0 else None
+            fmt = {"frame_bytes": frame_bytes, "tag": tag, "channels": channels, "sample_rate": rate, "bits": bits}
+        elif name == b"data":
+            declared = chunk_size
+            if chunk_size == _UNKNOWN_SIZE:
+                declared = long_size if long_size is not None else size - start
+            return DataChunk(declared, size - start, offset=start, **fmt)
+        file.seek(start + chunk_size + chunk_size % 2)  # chunks are padded to an even size
+    return None
 
 
 def wav_data_chunk(path: str) -> DataChunk | None:
-    """The data chunk of a RIFF or RF64 WAVE file from its chunk headers, or None if it has none to find."""
+    """:func:`read_data_chunk` of the file at ``path``."""
     with open(path, "rb") as file:
-        size = os.fstat(file.fileno()).st_size
-        head = file.read(12)
-        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:] != b"WAVE":
-            return None
-        long_size: int | None = None  # RF64: the data size, from the ds64 chunk
-        frame_bytes: int | None = None
-        while len(header := file.read(8)) == 8:
-            name, chunk_size = header[:4], struct.unpack_from("<I", header, 4)[0]
-            start = file.tell()
-            if name == b"ds64" and len(body := file.read(16)) == 16:
-                long_size = struct.unpack_from("<Q", body, 8)[0]
-            elif name == b"fmt " and len(body := file.read(min(chunk_size, 26))) >= 14:
-                tag, block_align = struct.unpack_from("<H", body)[0], struct.unpack_from("<H", body, 12)[0]
-                if tag == _EXTENSIBLE and len(body) == 26:  # the sub-format GUID starts with the real tag
-                    tag = struct.unpack_from("<H", body, 24)[0]
-                frame_bytes = block_align if tag in _ONE_BLOCK_PER_SAMPLE and block_align > 0 else None
-            elif name == b"data":
-                declared = chunk_size
-                if chunk_size == _UNKNOWN_SIZE:
-                    declared = long_size if long_size is not None else size - start
-                return DataChunk(declared, size - start, frame_bytes)
-            file.seek(start + chunk_size + chunk_size % 2)  # chunks are padded to an even size
-    return None
+        return read_data_chunk(file)
 
 
 def _wav_truncation(path: str) -> str | None:
