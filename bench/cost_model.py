@@ -1,8 +1,11 @@
 """What the paper's scale costs on GPUs: GPU-hours of its training (320 epochs of VoxCeleb1) and of its
 evaluation protocol (21 conditions of 4,874 test utterances, 4 x 10 s segments, 10 score-network evaluations),
-on 1 and 4 GPUs, and which dominates.
+on 1 and 4 GPUs, and which dominates; and how many loader cores a GPU needs with the augmentation in the
+loader (``data.augment_on: loader``) or on the GPU (``device``), at the per-core rates
+``bench/data_loading.py`` measured, and what a GPU fed by 8 cores trains at in each mode.
 
     tools/venv/bin/python bench/cost_model.py [--crops-per-second R] [--utterances-per-second U]
+        [--loader-rate L] [--device-mode-loader-rate D]
 
 Until ``bench/gpu_check.sh`` has measured a GPU, the rates are *projected*: the floating-point work of one
 training crop and of one test utterance of the paper's model is counted here (PyTorch's FLOP counter,
@@ -13,6 +16,7 @@ assumed utilisation. Give the GPU check's measured rates with the options and th
 from __future__ import annotations
 
 import argparse
+import math
 
 import numpy as np
 import torch
@@ -36,6 +40,11 @@ UTILISATIONS = (0.10, 0.25)
 #: The same work measured on 2 CPU cores of this project (docs/speed-and-cost.md): crops/s and s per test utterance.
 CPU_CROPS_PER_SECOND = 2.85
 CPU_SECONDS_PER_UTTERANCE = 13.7
+#: Crops/s of one loader process (bench/data_loading.py, crop windows, docs/speed-and-cost.md): with the
+#: augmentation's arithmetic in the loader, and with only its draws and reads there (augment_on: device).
+LOADER_RATE = 143.6
+DEVICE_MODE_LOADER_RATE = 1024.8
+FED_CORES = 8
 
 
 def training_flops_per_crop() -> float:
@@ -69,6 +78,10 @@ def main() -> None:
     parser.add_argument("--crops-per-second", type=float, help="a GPU's measured training rate (bf16, batch 40)")
     parser.add_argument("--utterances-per-second", type=float, help="a GPU's measured stage-5 rate")
     parser.add_argument("--device-name", default="measured GPU", help="what the measured rates were measured on")
+    parser.add_argument("--loader-rate", type=float, default=LOADER_RATE, help="crops/s per core, augment_on: loader")
+    parser.add_argument(
+        "--device-mode-loader-rate", type=float, default=DEVICE_MODE_LOADER_RATE, help="the same, augment_on: device"
+    )
     args = parser.parse_args()
     train_flops, embed_flops = training_flops_per_crop(), embedding_flops_per_utterance()
     crops, utterances = TRAIN_UTTERANCES * EPOCHS, UTTERANCE_CONDITIONS
@@ -99,6 +112,19 @@ def main() -> None:
         print(
             f"| {name} | {crop_rate:.1f} | {utt_rate:.2f} | {train_hours:,.0f} | {eval_hours:,.1f} | "
             f"{total / 24:,.1f} | {total / 24 / 4:,.1f} | {eval_hours / total:.1%} |"
+        )
+    loaders = {"loader": args.loader_rate, "device": args.device_mode_loader_rate}
+    print(
+        f"\n| device | training crops/s | loader cores needed, augment_on: loader ({args.loader_rate:.0f} crops/s "
+        f"each) | augment_on: device ({args.device_mode_loader_rate:.0f} each) | crops/s fed by {FED_CORES} cores, "
+        f"loader | device | training days fed by {FED_CORES} cores, loader | device |\n" + "|---" * 8 + "|"
+    )
+    for name, crop_rate, _ in rows[1:]:
+        fed = {mode: min(crop_rate, FED_CORES * rate) for mode, rate in loaders.items()}
+        print(
+            f"| {name} | {crop_rate:.0f} | {math.ceil(crop_rate / loaders['loader'])} | "
+            f"{math.ceil(crop_rate / loaders['device'])} | {fed['loader']:.0f} | {fed['device']:.0f} | "
+            f"{hours(crops, fed['loader']) / 24:.2f} | {hours(crops, fed['device']) / 24:.2f} |"
         )
 
 
