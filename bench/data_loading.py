@@ -117,17 +117,21 @@ def largest_device_error(device_items: list[dict], loader_items: list[dict], bat
     return worst
 
 
-def loader_rate(crops: SpeakerCrops, workers: int, batch: int) -> float:
-    """Crops/s of a DataLoader with ``workers`` processes over one epoch (worker start-up included)."""
-    loader = DataLoader(
-        crops,
-        batch_sampler=EpochBatchSampler(len(crops), min(batch, len(crops)), 0),
-        num_workers=workers,
-        collate_fn=collate,
-    )
+def loader_rate(crops: SpeakerCrops, workers: int, batch: int, total: int) -> tuple[float, float]:
+    """(seconds to the first batch, crops/s after it) of a DataLoader with ``workers`` processes over enough
+    epochs for ``total`` crops, so that each worker makes many batches and start-up is not counted."""
+    sampler = EpochBatchSampler(len(crops), min(batch, len(crops)), 0)
+    batches = []
+    for epoch in range(-(-total // (sampler.steps_per_epoch * min(batch, len(crops))))):
+        sampler.set_epoch(epoch)
+        batches += list(sampler)
+    loader = DataLoader(crops, batch_sampler=batches, num_workers=workers, collate_fn=collate)
     start = time.perf_counter()
-    made = sum(item.clean.shape[0] for item in loader)
-    return made / (time.perf_counter() - start)
+    iterator = iter(loader)
+    next(iterator)
+    first = time.perf_counter()
+    made = sum(item.clean.shape[0] for item in iterator)
+    return first - start, made / (time.perf_counter() - first)
 
 
 def main() -> None:
@@ -135,6 +139,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=300, help="utterances in the made corpus")
     parser.add_argument("--crops", type=int, default=400, help="crops timed per path in one process")
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="DataLoader worker counts to time")
+    parser.add_argument("--loader-crops", type=int, default=1200, help="crops per DataLoader row")
     args = parser.parse_args()
     torch.set_num_threads(1)  # a loader worker is one thread of work; the FLOP count does not depend on it
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,12 +177,17 @@ def main() -> None:
             f"{device_per_worker / loader_per_worker:.1f}x | {error:.1e} |"
         )
         if args.workers:
-            print("\n| DataLoader, crop windows | workers | crops/s | per worker |\n|---|---|---|---|")
+            print(
+                f"\n| DataLoader, crop windows, batches of 40, {args.loader_crops} crops | workers | s to the first "
+                "batch | crops/s after it | per worker |\n|---|---|---|---|---|"
+            )
             for augment_on in ("loader", "device"):
                 crops = dataset(train, pools, augment_on)
                 for workers in args.workers:
-                    rate = loader_rate(crops, workers, 40)
-                    print(f"| augment_on: {augment_on} | {workers} | {rate:.1f} | {rate / workers:.1f} |")
+                    start_up, rate = loader_rate(crops, workers, 40, args.loader_crops)
+                    print(
+                        f"| augment_on: {augment_on} | {workers} | {start_up:.2f} | {rate:.1f} | {rate / workers:.1f} |"
+                    )
     flops = training_flops_per_crop()
     print(f"\ntraining FLOPs per crop of the paper's model (forward + backward, counted): {flops / 1e9:.1f} GFLOP")
     print(
