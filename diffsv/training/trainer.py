@@ -188,7 +188,7 @@ class Trainer:
         load_state_dict_strict(self.objective.head, state["head"], f"{checkpoints[-1]} (classifier head)")
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        restore_rng_state(state["rng"])
+        restore_rng_state(state["rng"], self.context.device)
         self.epoch, self.step, self.skipped_steps = state["epoch"], state["step"], state["skipped_steps"]
         self.consecutive_skips = state.get("consecutive_skips", 0)
         if self.context.is_main:
@@ -306,7 +306,7 @@ class Trainer:
                 "head": self.objective.head.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
-                "rng": rng_state(),
+                "rng": rng_state(self.context.device),
                 "epoch": self.epoch,
                 "step": self.step,
                 "skipped_steps": self.skipped_steps,

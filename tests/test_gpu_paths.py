@@ -1,0 +1,72 @@
+"""The GPU paths that a CPU can check: resuming with another GPU count, the devices the job runners and the
+recipe give each job, and the arithmetic (TF32, precision) a run records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import torch
+
+from diffsv.training.checkpoint import restore_rng_state, rng_state
+
+
+@pytest.fixture
+def fake_gpus(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], dict[int, torch.Tensor]]:
+    """``fake_gpus(n)``: torch.cuda's generator-state calls as torch makes them with ``n`` visible devices
+    (a device index past them is torch's ``IndexError``); returns the states by device index."""
+
+    def visible(count: int) -> dict[int, torch.Tensor]:
+        states = {index: torch.full((16,), index, dtype=torch.uint8) for index in range(count)}
+
+        def index_of(device: int | str | torch.device) -> int:
+            index = torch.device(device).index if isinstance(device, (str, torch.device)) else device
+            if index is None or index >= count:
+                raise IndexError("list index out of range")  # torch.cuda.default_generators[index]
+            return index
+
+        def get(device: int | str | torch.device = "cuda") -> torch.Tensor:
+            return states[index_of(device if device != "cuda" else 0)].clone()
+
+        def set_(state: torch.Tensor, device: int | str | torch.device = "cuda") -> None:
+            states[index_of(device if device != "cuda" else 0)] = state.clone()
+
+        for name, fake in {
+            "is_available": lambda: count > 0,
+            "device_count": lambda: count,
+            "get_rng_state": get,
+            "set_rng_state": set_,
+            "get_rng_state_all": lambda: [get(i) for i in range(count)],
+            "set_rng_state_all": lambda saved: [set_(state, i) for i, state in enumerate(saved)],
+        }.items():
+            monkeypatch.setattr(torch.cuda, name, fake)
+        return states
+
+    return visible
+
+
+def test_a_run_saved_on_eight_gpus_resumes_on_one(fake_gpus) -> None:
+    """A checkpoint written by rank 0 of 8 (run.pl) resumes under a 1-GPU Slurm job, and on rank 3 of 4."""
+    saved_on = fake_gpus(8)
+    saved_on[0] = torch.full((16,), 42, dtype=torch.uint8)
+    state = rng_state(torch.device("cuda", 0))
+    one = fake_gpus(1)
+    restore_rng_state(state, torch.device("cuda", 0))
+    assert torch.equal(one[0], saved_on[0])
+    four = fake_gpus(4)
+    restore_rng_state(state, torch.device("cuda", 3))
+    assert torch.equal(four[3], saved_on[0]) and torch.equal(four[0], torch.zeros(16, dtype=torch.uint8))
+
+
+def test_older_checkpoints_with_every_devices_state_resume_on_fewer(fake_gpus) -> None:
+    eight = [torch.full((16,), index + 10, dtype=torch.uint8) for index in range(8)]
+    one = fake_gpus(1)
+    restore_rng_state({"torch": torch.get_rng_state(), "cuda": eight}, torch.device("cuda", 0))
+    assert torch.equal(one[0], eight[0])
+
+
+def test_a_cpu_run_saves_and_restores_no_gpu_state(fake_gpus) -> None:
+    fake_gpus(2)
+    state = rng_state(torch.device("cpu"))
+    assert set(state) == {"torch"}
+    restore_rng_state(state, torch.device("cuda", 1))  # a CPU checkpoint resumed on a GPU keeps its seeding
