@@ -3,12 +3,16 @@ recipe give each job, and the arithmetic (TF32, precision) a run records."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
 
 from diffsv.training.checkpoint import restore_rng_state, rng_state
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -70,3 +74,56 @@ def test_a_cpu_run_saves_and_restores_no_gpu_state(fake_gpus) -> None:
     state = rng_state(torch.device("cpu"))
     assert set(state) == {"torch"}
     restore_rng_state(state, torch.device("cuda", 1))  # a CPU checkpoint resumed on a GPU keeps its seeding
+
+
+# A recipe whose job runners and python only record how they were called.
+_RECORDING_RECIPE = """set -euo pipefail
+cd {root}
+export PATH="{root}/bin:$PATH"
+train_cmd=record decode_cmd=record cuda_cmd="record --gpu 1"
+local_check_corpora() {{ :; }}
+local_prepare_data() {{ :; }}
+. {template} "$@"
+"""
+_RECORDER = """#!/usr/bin/env bash
+echo "$(basename "$0") $*" >> {root}/calls
+case " $* " in *" plan "*) echo 2 ;; esac
+"""
+
+
+def _recipe_calls(tmp_path: Path, *options: str) -> list[str]:
+    """The runner and python calls of stages 4-5 of egs/TEMPLATE/sv.sh with ``options``."""
+    (tmp_path / "bin").mkdir()
+    for name in ("record", "python"):
+        (tmp_path / "bin" / name).write_text(_RECORDER.format(root=tmp_path))
+        (tmp_path / "bin" / name).chmod(0o755)
+    (tmp_path / "utils").symlink_to(REPO / "utils")
+    (tmp_path / "data/train").mkdir(parents=True)
+    (tmp_path / "data/train/wav.scp").touch()
+    (tmp_path / "exp/sys").mkdir(parents=True)
+    for name in ("final.pt", "RESULTS.md"):
+        (tmp_path / "exp/sys" / name).touch()
+    script = tmp_path / "run.sh"
+    script.write_text(_RECORDING_RECIPE.format(root=tmp_path, template=REPO / "egs/TEMPLATE/sv.sh"))
+    args = ["--stage", "4", "--stop-stage", "5", "--config", "conf/sys.yaml", *options]
+    result = subprocess.run(["bash", str(script), *args], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return (tmp_path / "calls").read_text().splitlines()
+
+
+def test_the_recipe_trains_and_embeds_on_the_cpu_when_asked_for_no_gpu(tmp_path: Path) -> None:
+    """--ngpu 0 and --embed-gpus 0 say --device cpu: 'auto' would take a visible GPU."""
+    calls = _recipe_calls(tmp_path, "--ngpu", "0", "--embed-gpus", "0")
+    train = [call for call in calls if "diffsv.bin.train" in call]
+    embed = [call for call in calls if " embed " in call]
+    assert len(train) == 1 and "--device cpu" in train[0] and "--gpu" not in train[0]
+    assert len(embed) == 1 and "--device cpu" in embed[0] and embed[0].startswith("record JOB=1:2 ")
+
+
+def test_gpu_training_asks_for_cpus_per_gpu_and_embedding_for_one_gpu_per_job(tmp_path: Path) -> None:
+    calls = _recipe_calls(tmp_path, "--ngpu", "2", "--cpus-per-gpu", "6", "--embed-gpus", "2")
+    (train,) = [call for call in calls if "diffsv.bin.train" in call]
+    (embed,) = [call for call in calls if " embed " in call]
+    assert train.startswith("record --gpu 1 --gpu 2 --num-threads 12 ") and "--nproc-per-node 2" in train
+    assert "--device cuda" in train
+    assert embed.startswith("record --gpu 1 --gpu 1 JOB=1:2 ") and "--device cuda" in embed

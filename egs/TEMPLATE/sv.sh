@@ -21,6 +21,7 @@ noisy_audio=${noisy_audio:-} # where stage 2 writes the noisy test audio [$data/
 : "${noisy_seed:=3}"         # seeds the noise choice and offsets of stage 2
 : "${snrs:=0,5,10,15,20}"
 : "${ngpu:=0}"               # GPUs per node for training; >1 (or --num-nodes >1) launches torchrun in the $cuda_cmd job
+: "${cpus_per_gpu:=8}"       # CPUs asked per training GPU (--num-threads: Slurm's --cpus-per-task), for loader workers
 : "${num_nodes:=1}"          # nodes for training: asked of the scheduler (slurm.pl --num-nodes), or see --master-addr
 : "${node_rank:=0}"          # multi-node by hand (run.pl on each node): this node's rank ...
 master_addr=${master_addr:-} # ... and the rank-0 node's address; empty: the scheduler's allocation gives both
@@ -58,6 +59,7 @@ ${corpus_help:-}
   --noisy-format flac|wav      audio format of stage 2 [$noisy_format]
   --snrs LIST                  SNRs (dB) of the noisy test copies, commas or spaces: '-5 0 5' [$snrs]
   --ngpu N                     GPUs per node; 0 trains on the CPU [$ngpu]
+  --cpus-per-gpu N             CPUs asked of the scheduler per training GPU, for data.num_workers: auto [$cpus_per_gpu]
   --num-nodes N                nodes for training: one \$cuda_cmd job over N nodes (cmd_backend=slurm in cmd.sh) [$num_nodes]
   --node-rank R --master-addr HOST   multi-node by hand instead: run this on each node with its rank
   --master-port P              torchrun's rendezvous port [$master_port]
@@ -155,7 +157,12 @@ if [ "$ngpu" -gt 1 ] || [ "$num_nodes" -gt 1 ]; then
 else
   launcher=(python -m diffsv.bin.train)
 fi
-if [ "$ngpu" -gt 0 ]; then train_runner=($cuda_cmd --gpu "$ngpu"); else train_runner=($train_cmd); fi
+# --device says where, whatever is visible: --ngpu 0 trains on the CPU even on a machine with a GPU.
+if [ "$ngpu" -gt 0 ]; then
+  train_runner=($cuda_cmd --gpu "$ngpu" --num-threads "$(( ngpu * cpus_per_gpu ))") launcher+=(--device cuda)
+else
+  train_runner=($train_cmd) launcher+=(--device cpu)
+fi
 [ "$num_nodes" -le 1 ] || [ -n "$master_addr" ] || train_runner+=(--num-nodes "$num_nodes")
 
 # system_stages CONFIG EXPDIR COMPARE: stages 3-6 of one experiment.
@@ -175,7 +182,7 @@ system_stages() {
   if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     echo "$0: stage 5: embeddings, scores and metrics of $expdir/$model.pt"
     need "$expdir/$model.pt" 4
-    local jobs results_args=() embed_runner=($decode_cmd) embed_where=(--threads 1) embed_jobs=$nj
+    local jobs results_args=() embed_runner=($decode_cmd) embed_where=(--threads 1 --device cpu) embed_jobs=$nj
     if [ "$embed_gpus" -gt 0 ]; then embed_runner=($cuda_cmd --gpu 1) embed_where=(--device cuda) embed_jobs=$embed_gpus; fi
     jobs=$(python -m diffsv.bin.evaluate plan --exp "$expdir" --data "$data" --model "$model" --nj "$embed_jobs" \
              --segments "$segments" --segment-samples "$segment_samples" "${sampler_args[@]}" \
