@@ -7,10 +7,22 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from training_helpers import ToySpeakers, tiny_experiment
 
+from diffsv.embedding import Embedder
+from diffsv.embedding_segments import SegmentConfig
+from diffsv.embedding_store import embedding_record, write_embedding_record
+from diffsv.experiment import Experiment
+from diffsv.inference import load_model
+from diffsv.models import DiffSV
+from diffsv.models.model_file import save_model_file
+from diffsv.protocol import CLEAN_SET
 from diffsv.training.checkpoint import restore_rng_state, rng_state
+from diffsv.training.objective import TrainingObjective
+from diffsv.training.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -118,6 +130,7 @@ def test_the_recipe_trains_and_embeds_on_the_cpu_when_asked_for_no_gpu(tmp_path:
     embed = [call for call in calls if " embed " in call]
     assert len(train) == 1 and "--device cpu" in train[0] and "--gpu" not in train[0]
     assert len(embed) == 1 and "--device cpu" in embed[0] and embed[0].startswith("record JOB=1:2 ")
+    assert "--device cpu" in next(call for call in calls if " plan " in call)
 
 
 def test_gpu_training_asks_for_cpus_per_gpu_and_embedding_for_one_gpu_per_job(tmp_path: Path) -> None:
@@ -127,3 +140,55 @@ def test_gpu_training_asks_for_cpus_per_gpu_and_embedding_for_one_gpu_per_job(tm
     assert train.startswith("record --gpu 1 --gpu 2 --num-threads 12 ") and "--nproc-per-node 2" in train
     assert "--device cuda" in train
     assert embed.startswith("record --gpu 1 --gpu 1 JOB=1:2 ") and "--device cuda" in embed
+    assert "--device cuda" in next(call for call in calls if " plan " in call)
+
+
+def _float32_arithmetic_seen(module: torch.nn.Module) -> list[str]:
+    """cuDNN's float32 setting each time ``module`` runs forward."""
+    seen: list[str] = []
+    module.register_forward_hook(lambda *_: seen.append(torch.backends.cudnn.conv.fp32_precision))
+    return seen
+
+
+@pytest.mark.parametrize(("precision", "cudnn"), [("fp32", "ieee"), ("tf32", "tf32"), ("bf16", "ieee")])
+def test_training_and_validation_use_tf32_only_when_the_config_says(tmp_path: Path, precision: str, cudnn: str) -> None:
+    """cuDNN's default is TF32 for float32 convolutions: ``fp32`` must say IEEE."""
+    config = tiny_experiment(epochs=1, precision=precision)
+    objective = TrainingObjective(DiffSV(config.model), 4, config.loss)
+    seen = _float32_arithmetic_seen(objective.model.extractor)
+    validated: list[str] = []
+    trainer = Trainer(
+        config,
+        objective,
+        ToySpeakers(16),
+        tmp_path,
+        "joint",
+        validator=lambda model: validated.append(torch.backends.cudnn.conv.fp32_precision) or {},
+        show_progress=False,
+    )
+    before = torch.backends.cudnn.conv.fp32_precision
+    trainer.run()
+    assert set(seen) == {cudnn} and validated == [cudnn]
+    assert torch.backends.cudnn.conv.fp32_precision == before
+
+
+@pytest.mark.parametrize(("precision", "cudnn"), [("fp32", "ieee"), ("tf32", "tf32")])
+def test_stage5_embeddings_use_the_precision_they_record(precision: str, cudnn: str) -> None:
+    torch.manual_seed(0)
+    model = DiffSV(tiny_experiment().model)
+    seen = _float32_arithmetic_seen(model.extractor)
+    embedder = Embedder(model, torch.device("cpu"), SegmentConfig(2, 3_200), precision=precision)
+    list(embedder.embed([("u", np.full(8_000, 0.1, dtype=np.float32))]))
+    assert seen == [cudnn]
+
+
+def test_the_api_embeds_with_the_precision_stage5_and_its_calibration_used(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = DiffSV(tiny_experiment().model)
+    exp = Experiment(tmp_path)
+    save_model_file(exp.model_file("final"), model.state_dict(), model.config)
+    record = embedding_record(exp.model_file("final"), model, SegmentConfig(2, 3_200), 0, "bf16", "cuda")
+    exp.set_embeddings(CLEAN_SET).mkdir(parents=True)
+    write_embedding_record(exp.set_embeddings(CLEAN_SET), record)
+    assert load_model(tmp_path, device="cpu")._embedder.precision == "bf16"
+    assert load_model(tmp_path, device="cpu", precision="fp32")._embedder.precision == "fp32"

@@ -38,6 +38,7 @@ from diffsv.training.config import ExperimentConfig
 from diffsv.training.objective import Batch, Phase, TrainingObjective
 from diffsv.training.sampler import EpochBatchSampler
 from diffsv.training.scheduler import WarmRestartScheduler
+from diffsv.utils.arithmetic import float32_arithmetic
 from diffsv.utils.checkpoint import load_state_dict_strict
 from diffsv.utils.fileio import atomic_open
 
@@ -216,8 +217,9 @@ class Trainer:
             )
         records: list[dict[str, float]] = []
         while self.epoch < last:
-            records += self._train_epoch()
-            metrics = self.validator(self.objective.model) if self.validator and self.context.is_main else {}
+            with float32_arithmetic(self.config.training.precision):  # TF32 only when asked, validation too
+                records += self._train_epoch()
+                metrics = self.validator(self.objective.model) if self.validator and self.context.is_main else {}
             self.epoch += 1
             self._save(metrics)
         if self.writer is not None:

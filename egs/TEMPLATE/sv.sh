@@ -35,7 +35,7 @@ calibrate_sets=${calibrate_sets:-} # stage 5: conditions to fit a score calibrat
 : "${calibrate_quality:=none}" # ... and its quality measure: none or duration
 : "${embed_gpus:=0}"        # stage 5 embedding: 0 runs $nj CPU jobs ($decode_cmd); N runs N jobs of one GPU each ($cuda_cmd)
 : "${embed_batch_size:=8}"   # segments per forward pass (a GPU: a few hundred)
-: "${embed_precision:=fp32}" # fp32, or bf16 autocast on GPUs
+: "${embed_precision:=fp32}" # fp32, tf32 or bf16 (diffsv/utils/arithmetic.py); tf32 and bf16 are for GPUs
 : "${model:=final}"          # model for stages 5-6: final (average of the last epochs) or best (validation)
 sampler=${sampler:-}         # stages 5-6: reverse-diffusion sampler euler|heun|dpm_solver [the config's]
 sampler_steps=${sampler_steps:-}
@@ -71,7 +71,7 @@ ${corpus_help:-}
                                decides at a target prior) [none]
   --calibrate-quality none|duration   the calibration's quality measure [$calibrate_quality]
   --embed-gpus N               stage 5: N one-GPU embedding jobs instead of $nj CPU jobs [$embed_gpus]
-  --embed-batch-size N --embed-precision fp32|bf16   segments per forward pass and arithmetic [$embed_batch_size, $embed_precision]
+  --embed-batch-size N --embed-precision fp32|tf32|bf16   segments per forward pass and arithmetic [$embed_batch_size, $embed_precision]
   --model final|best           model scored by stage 5 and exported by stage 6 [$model]
   --sampler NAME --sampler-steps N   sampler of stages 5-6: euler (the paper's), heun, dpm_solver [the config's]
   --compare EXP                experiment shown beside the first system in RESULTS.md
@@ -184,9 +184,10 @@ system_stages() {
     need "$expdir/$model.pt" 4
     local jobs results_args=() embed_runner=($decode_cmd) embed_where=(--threads 1 --device cpu) embed_jobs=$nj
     if [ "$embed_gpus" -gt 0 ]; then embed_runner=($cuda_cmd --gpu 1) embed_where=(--device cuda) embed_jobs=$embed_gpus; fi
+    # The plan records the device (embedding.json): embeddings made elsewhere are made again, never mixed.
     jobs=$(python -m diffsv.bin.evaluate plan --exp "$expdir" --data "$data" --model "$model" --nj "$embed_jobs" \
              --segments "$segments" --segment-samples "$segment_samples" "${sampler_args[@]}" \
-             --batch-size "$embed_batch_size" --precision "$embed_precision" \
+             --batch-size "$embed_batch_size" --precision "$embed_precision" --device "${embed_where[-1]}" \
              --score-norm "$score_norm" --cohort-utts "$cohort_utts" --asnorm-top-n "$asnorm_top_n")
     [ "$jobs" -eq 0 ] || follow "$expdir/log/embed.1.log" "${embed_runner[@]}" JOB=1:"$jobs" "$expdir/log/embed.JOB.log" \
       python -m diffsv.bin.evaluate embed --exp "$expdir" --job JOB "${embed_where[@]}"
