@@ -16,8 +16,8 @@ from torch.utils.data import Dataset
 from diffsv.config import ConfigError
 from diffsv.data.augment import Augmenter
 from diffsv.data.example_draws import diffusion_draws, example_generator, example_rng
+from diffsv.data.frontend_config import FrontendConfig
 from diffsv.data.kaldi_dir import DataDir
-from diffsv.models.frontend import FrontendConfig
 
 
 def repeat_to_length(samples: np.ndarray, length: int) -> np.ndarray:
