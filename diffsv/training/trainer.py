@@ -121,7 +121,7 @@ class Trainer:
         self.validator = validator
         self.epochs = config.training.epochs if phase == "joint" else config.training.pretrain_epochs
         self.objective = objective.to(context.device)
-        if context.distributed and context.device.type == "cuda":
+        if context.distributed and context.device.type == "cuda":  # statistics of the global batch (sampler.py)
             self.objective = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.objective)
         self.module: torch.nn.Module = self.objective
         if context.distributed:
