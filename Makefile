@@ -39,13 +39,17 @@ test-fresh-draws: $(STAMP)
 slurm:
 	tools/install_slurm.sh
 
-# Wheels of what the package needs beyond torch and torchaudio, for a GPU machine without PyPI (CPython 3.12,
-# x86-64): bench/gpu_check.sh installs them from .whl/ (git ignores it).
-GPU_WHEELS := kaldiio soundfile cffi pycparser pyyaml tqdm scipy
+# Wheels of everything bench/gpu_check.sh needs beyond a bare torch + torchaudio install (bench/gpu_wheels.txt,
+# numpy included), for a GPU machine without PyPI: CPython GPU_PYTHON on x86-64 Linux, into .whl/ (git ignores
+# it; carry it with the clean clone, docs/gpu.md). The closure of their requirements is checked.
+GPU_PYTHON ?= 3.12
 gpu-wheels:
-	python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-	  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-	  --platform any -d .whl $(GPU_WHEELS)
+	rm -rf .whl
+	python3 -m pip download -q --no-deps --only-binary=:all: --python-version $(GPU_PYTHON) --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
+	  --platform manylinux2014_x86_64 --platform any -d .whl $$(grep -v '^#' bench/gpu_wheels.txt)
+	python3 bench/wheel_closure.py .whl $(GPU_PYTHON)
+	du -sh .whl
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check diffsv tests bench utils
