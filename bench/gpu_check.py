@@ -119,11 +119,16 @@ class SyntheticCrops(torch.utils.data.Dataset):
         }
 
 
-def experiment_config(quick: bool, batch: int, epochs: int, precision: str) -> Any:
+def experiment_config(quick: bool, batch: int, epochs: int, precision: str, dropout: bool = True) -> Any:
+    """``dropout=False``: none in the enhancer, whose dropout draws come from each process's generator rather
+    than from the example, so that runs spread over processes differently can compute the same steps."""
     from diffsv.training.config import DataConfig, ExperimentConfig, TrainingConfig
 
+    model = model_config(quick)
+    if not dropout:
+        model.enhancer.dropout = 0.0
     return ExperimentConfig(
-        model=model_config(quick),
+        model=model,
         data=DataConfig(crop_samples=CROP, batch_size=batch, num_workers=0),
         training=TrainingConfig(epochs=epochs, precision=precision, log_interval=1),
     )
@@ -168,7 +173,7 @@ def part_train(device: torch.device, quick: bool, precision: str) -> None:
     finite = all(np.isfinite(record["loss"]) for record in records)
     rate = batch / float(np.mean(timed))
     losses = "finite" if finite else "NOT finite"
-    note = f"batch {batch}, {len(timed)} steps timed, losses {losses} {peak_memory(device)}"
+    note = ", ".join(filter(None, [f"batch {batch}, {len(timed)} steps timed, losses {losses}", peak_memory(device)]))
     emit(f"Trainer, {precision}", f"{rate:.1f} crops/s", note, crops_per_s=rate)
 
 
@@ -178,7 +183,7 @@ def part_train_compiled(device: torch.device, quick: bool) -> None:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     rate = crops_per_second(device, 2 if quick else 40, 2 if quick else 5, bf16=True, compiled=True)
-    emit("objective under torch.compile, bf16", f"{rate:.1f} crops/s", f"not the Trainer {peak_memory(device)}")
+    emit("objective under torch.compile, bf16", f"{rate:.1f} crops/s", f"not the Trainer, {peak_memory(device)}")
 
 
 def part_resume(device: torch.device, quick: bool) -> None:
@@ -189,7 +194,7 @@ def part_resume(device: torch.device, quick: bool) -> None:
         trainer(experiment_config(quick, batch, 2, "fp32"), root / "parts", batch * steps, device).run(until_epoch=1)
         resumed = trainer(experiment_config(quick, batch, 2, "fp32"), root / "parts", batch * steps, device).run()
     difference = max(abs(a["loss"] - b["loss"]) for a, b in zip(whole[steps:], resumed, strict=True))
-    emit("resume on the device", f"{difference:.2e}", "largest |loss difference| of epoch 2, resumed vs whole")
+    emit("resume on the device", f"{difference:.2e}", "largest loss difference in epoch 2, resumed against whole")
 
 
 def _stage5_inputs(root: Path, utterances: int, seconds: float, quick: bool) -> tuple[Path, Path]:
@@ -207,16 +212,23 @@ def _stage5_inputs(root: Path, utterances: int, seconds: float, quick: bool) -> 
     test = data / "test"
     test.mkdir(parents=True)
     rng = np.random.default_rng(0)
-    utts = [f"spk{k % 4}-u{k:03d}" for k in range(utterances)]
+    utts = sorted(f"spk{k % 4}-u{k:03d}" for k in range(utterances))  # spk0-u000, spk0-u004, spk1-u001, ...
     for utt in utts:
         tone = np.sin(2 * np.pi * (120 + 40 * int(utt[3])) * np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE)
         samples = 0.1 * tone + 0.02 * rng.standard_normal(tone.shape[0])
         soundfile.write(test / f"{utt}.wav", samples.astype(np.float32), SAMPLE_RATE, subtype="PCM_16")
     (test / "wav.scp").write_text("".join(f"{utt} {test / utt}.wav\n" for utt in utts))
     (test / "utt2spk").write_text("".join(f"{utt} {utt.split('-')[0]}\n" for utt in utts))
-    (test / "trials").write_text(f"{utts[0]} {utts[4]} target\n{utts[0]} {utts[1]} nontarget\n")
+    (test / "trials").write_text(f"{utts[0]} {utts[1]} target\n{utts[0]} {utts[2]} nontarget\n")
     write_eval_sets(data, "prepare_data", [EvalSet("clean", test, test / "trials")])
     return exp, data
+
+
+def stage5(command: list[str]) -> None:
+    """Run one stage-5 command; its own error message (its last line) when it fails."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command[2:4])}: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
 
 
 def part_embed(device: torch.device, quick: bool, precision: str) -> None:
@@ -228,19 +240,16 @@ def part_embed(device: torch.device, quick: bool, precision: str) -> None:
     from diffsv.embedding_segments import SegmentConfig
     from diffsv.models.model_file import load_model_file
 
-    utterances, seconds, segment, compared = (4, 2.0, 16_000, 2) if quick else (32, 12.0, 159_920, 2)
+    utterances, seconds, segment, compared = (8, 2.0, 16_000, 2) if quick else (32, 12.0, 159_920, 2)
     with tempfile.TemporaryDirectory() as directory:
         exp, data = _stage5_inputs(Path(directory), utterances, seconds, quick)
         command = [sys.executable, "-m", "diffsv.bin.evaluate"]
         plan = ["plan", "--exp", str(exp), "--data", str(data), "--nj", "1", "--segment-samples", str(segment)]
         plan += ["--batch-size", "64", "--precision", precision, "--device", device.type]
-        subprocess.run(command + plan, check=True, capture_output=True, text=True)
+        stage5(command + plan)
         start = time.perf_counter()
-        embed_job = ["embed", "--exp", str(exp), "--job", "1", "--device", device.type]
-        embed = subprocess.run(command + embed_job, capture_output=True, text=True)
+        stage5([*command, "embed", "--exp", str(exp), "--job", "1", "--device", device.type])
         seconds_taken = time.perf_counter() - start
-        if embed.returncode:
-            raise RuntimeError(f"evaluate embed failed: {embed.stderr[-500:]}")
         device_embeddings = dict(kaldiio.load_scp(str(exp / "embeddings" / "test" / "xvector.1.scp")))
         rate = utterances / seconds_taken
         note = f"{utterances} x 4 x {segment / SAMPLE_RATE:.0f} s, process start included"
@@ -257,7 +266,7 @@ def part_embed(device: torch.device, quick: bool, precision: str) -> None:
         f"stage 5 {precision} on {device.type} against the CPU's fp32",
         f"min cosine {min(cosines):.6f}",
         f"{len(cosines)} segment embeddings of {compared} utterances",
-        min_cosine=min(cosines),
+        min_cosine=float(min(cosines)),
     )
 
 
@@ -288,7 +297,12 @@ def part_loader(device: torch.device, quick: bool, workers: int, results: Path) 
     note = f"{len(stamps) - warm} batches of {batch} timed"
     if consumed and consumed[0]:
         note += f"; the bf16 Trainer row consumes {consumed[0]:.0f} crops/s"
-    emit(f"data loader, {workers} workers, full augmentation", f"{rate:.1f} crops/s", note, crops_per_s=rate)
+    emit(
+        f"data loader, {workers} worker{'s' * (workers != 1)}, full augmentation",
+        f"{rate:.1f} crops/s",
+        note,
+        crops_per_s=rate,
+    )
 
 
 def _ddp_process(rank: int, port: int, device: str, quick: bool, batch: int, out: str) -> None:
@@ -300,7 +314,8 @@ def _ddp_process(rank: int, port: int, device: str, quick: bool, batch: int, out
     dist.init_process_group("gloo", rank=rank, world_size=2)
     target = torch.device(device)
     context = ProcessContext(rank=rank, world_size=2, device=target)
-    run = trainer(experiment_config(quick, batch, 1, "fp32"), Path(out) / "two", batch * 3, target, context)
+    config = experiment_config(quick, batch, 1, "fp32", dropout=False)
+    run = trainer(config, Path(out) / "two", batch * 3, target, context)
     starts: list[float] = []
 
     def stamp(*_: object) -> None:
@@ -315,8 +330,9 @@ def _ddp_process(rank: int, port: int, device: str, quick: bool, batch: int, out
 
 
 def part_ddp(device: torch.device, quick: bool) -> None:
-    """The Trainer in two processes on this one device (gloo; SyncBatchNorm on a GPU), against one process
-    given each whole batch: on a GPU they compute the same step (diffsv/training/sampler.py)."""
+    """The Trainer in two processes on this one device (gloo), against the one process that computes the same
+    steps (diffsv/training/sampler.py): on a GPU (SyncBatchNorm) one given each whole batch, on the CPU one
+    accumulating two micro-batches."""
     import torch.multiprocessing as mp
 
     batch = 4 if quick else 40
@@ -324,15 +340,21 @@ def part_ddp(device: torch.device, quick: bool) -> None:
         target = "cuda:0" if device.type == "cuda" else "cpu"  # both processes on the one device
         mp.spawn(_ddp_process, args=(29533, target, quick, batch, directory), nprocs=2, join=True)
         two = json.loads((Path(directory) / "two.json").read_text())
-        one = trainer(experiment_config(quick, batch, 1, "fp32"), Path(directory) / "one", batch * 3, device).run()
+        config = experiment_config(quick, batch, 1, "fp32", dropout=False)
+        config.training.grad_accumulation = 1 if device.type == "cuda" else 2
+        one = trainer(config, Path(directory) / "one", batch * 3, device).run()
     rate = batch / float(np.mean(np.diff(two["starts"][1:])))
     emit("Trainer, 2 processes sharing one device (gloo)", f"{rate:.1f} crops/s", f"global batch {batch}")
     difference = max(abs(a - b["loss"]) for a, b in zip(two["losses"], one, strict=True))
-    norm = "SyncBatchNorm" if device.type == "cuda" else "per-process batch norm"
+    same = (
+        "whole batch (SyncBatchNorm)"
+        if device.type == "cuda"
+        else "2 micro-batches accumulated (batch norm per process)"
+    )
     emit(
-        f"2 processes ({norm}) against 1 process, whole batch",
+        "2 processes against 1 process",
         f"{difference:.2e}",
-        "largest |loss difference| over 3 steps",
+        f"largest loss difference over 3 steps, no dropout; 1 process: {same}",
     )
 
 

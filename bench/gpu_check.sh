@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
-"$python" -c 'import torch, torchaudio' || { echo "gpu_check: $python cannot import torch and torchaudio" >&2; exit 2; }
+"$python" -W ignore -c 'import torch, torchaudio' || { echo "gpu_check: $python cannot import torch and torchaudio" >&2; exit 2; }
 site=$(mktemp -d "${TMPDIR:-/tmp}/diffsv_gpu_check.XXXXXX")
 trap 'rm -rf "$site"' EXIT
 if compgen -G ".whl/*.whl" > /dev/null; then
