@@ -8,6 +8,8 @@ losses to float rounding; tests/test_training.py checks it). On GPUs the trainer
 SyncBatchNorm, whose statistics span the global batch: N GPU processes then compute what one process
 given the whole batch at once (``grad_accumulation: 1``) computes, and differ from accumulation by the
 batch-norm statistics of smaller batches. Only a GPU can check that equality (bench/gpu_check.py does).
+Both equalities hold without dropout: the enhancer's dropout draws from each process's generator, not from
+the example, so with dropout (the paper's 0.1) the runs agree in distribution only.
 """
 
 from __future__ import annotations
