@@ -476,6 +476,8 @@ def main() -> int:
         run_part(args.part, device, args.quick, args.results)
         return 0
     if device.type == "cuda" and not torch.cuda.is_available():
+        report = Report(args.out, f"gpu_check, torch {torch.__version__}")
+        report.add({"part": "environment", "what": "CUDA", "value": "none", "note": "nothing checked", "seconds": 0.0})
         print("gpu_check: --device cuda, but torch sees no CUDA device: nothing checked", file=sys.stderr)
         return 3
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
