@@ -408,11 +408,12 @@ def run_parts(args: argparse.Namespace, report: Report) -> bool:
         if args.quick and name == "train-compiled":
             report.add({"part": name, "what": "-", "value": "skipped", "note": "--quick", "seconds": 0.0})
             continue
-        limit = min(box * args.box_scale, deadline - time.monotonic())
-        if limit < 5:
+        left = deadline - time.monotonic()
+        if left < 5:
             report.add({"part": name, "what": "-", "value": "skipped", "note": "the budget is spent", "seconds": 0.0})
             ok = False
             continue
+        limit = min(max(box * args.box_scale, 5.0), left)
         command = [sys.executable, __file__, "--part", name, "--device", args.device, "--results", str(report.json)]
         start = time.monotonic()
         rows, status, tail = run_time_boxed(command + ["--quick"] * args.quick, limit)
