@@ -61,7 +61,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     embed = commands.add_parser("embed", help="one embedding job")
     embed.add_argument("--exp", type=Path, required=True)
     embed.add_argument("--job", type=positive_int, required=True)
-    embed.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="[the plan's]")
+    embed.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: the plan's (another is an error)"
+    )
     embed.add_argument("--threads", type=positive_int, help="torch CPU threads (run.pl --num-threads)")
     finish = commands.add_parser("finish", help="merge, score and report")
     finish.add_argument("--exp", type=Path, required=True)
