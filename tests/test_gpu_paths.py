@@ -10,11 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from corpus_trees import write_wav
 from training_helpers import ToySpeakers, tiny_experiment
 
+from diffsv.data.eval_sets import EvalSet, write_eval_sets
 from diffsv.embedding import Embedder
 from diffsv.embedding_segments import SegmentConfig
 from diffsv.embedding_store import embedding_record, write_embedding_record
+from diffsv.evaluation import Plan
+from diffsv.evaluation.embedding_jobs import embed_job
+from diffsv.evaluation.finishing import finish
+from diffsv.evaluation.planning import plan
 from diffsv.experiment import Experiment
 from diffsv.inference import load_model
 from diffsv.models import DiffSV
@@ -192,3 +198,34 @@ def test_the_api_embeds_with_the_precision_stage5_and_its_calibration_used(tmp_p
     write_embedding_record(exp.set_embeddings(CLEAN_SET), record)
     assert load_model(tmp_path, device="cpu")._embedder.precision == "bf16"
     assert load_model(tmp_path, device="cpu", precision="fp32")._embedder.precision == "fp32"
+
+
+def _planned(tmp_path: Path, device: str) -> Experiment:
+    """Stage 5 planned on ``device`` for a tiny model and a test set of four utterances."""
+    torch.manual_seed(0)
+    model = DiffSV(tiny_experiment().model)
+    exp = Experiment(tmp_path / "exp")
+    save_model_file(exp.model_file("final"), model.state_dict(), model.config)
+    test = tmp_path / "data" / "test"
+    utts = [f"s{spk}-u{n}" for spk in range(2) for n in range(2)]
+    for n, utt in enumerate(utts):
+        write_wav(test / f"{utt}.wav", 0.5, seed=n)
+    (test / "wav.scp").write_text("".join(f"{utt} {test / utt}.wav\n" for utt in utts))
+    (test / "utt2spk").write_text("".join(f"{utt} {utt[:2]}\n" for utt in utts))
+    (test / "trials").write_text(f"{utts[0]} {utts[1]} target\n{utts[0]} {utts[2]} nontarget\n")
+    write_eval_sets(tmp_path / "data", "prepare_data", [EvalSet("clean", test, test / "trials")])
+    plan(exp, tmp_path / "data", SegmentConfig(2, 4_000), device=device)
+    return exp
+
+
+def test_stage5_records_the_device_and_every_job_uses_the_plans(tmp_path: Path) -> None:
+    """One set's shares are never made on two devices: the plan records one, and a job given another stops."""
+    exp = _planned(tmp_path, "cpu")
+    assert Plan.read(exp).record["device"] == "cpu"
+    with pytest.raises(ValueError, match=r"plan.json: planned for --device cpu, not cuda: plan again"):
+        list(embed_job(exp, 1, device="cuda"))
+    assert [line.split(":")[0] for line in embed_job(exp, 1)] == ["test"]  # auto: the plan's
+    list(finish(exp, paper=False))
+    assert plan(exp, tmp_path / "data", SegmentConfig(2, 4_000), device="cpu").sets == []
+    replanned = plan(exp, tmp_path / "data", SegmentConfig(2, 4_000), device="cuda")
+    assert [s.name for s in replanned.sets] == ["test"]  # made on the CPU: embedded again on the GPU
