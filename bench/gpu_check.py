@@ -13,8 +13,8 @@ fails, runs out of memory or out of time leaves a row saying so, and the next pa
   model at batch 40 for a few steps: crops/s, peak memory, whether the losses are finite;
 - resume: two epochs in one run against one epoch, then a resumed second: the largest loss difference;
 - embed-fp32, embed-bf16: stage 5 through ``diffsv.bin.evaluate plan/embed --device cuda`` (the
-  recipe's commands) on 10 s segments, utterances/s, and the cosine of each GPU segment embedding with
-  the CPU's fp32 one for the same input (how far a GPU's embeddings are from the CPU's);
+  recipe's commands) on 10 s segments, the rate of its embedder there (utterances/s, warmed up), and the
+  cosine of each segment embedding the command made with the CPU's fp32 one for the same input;
 - loader-N: the data loader with full augmentation and N workers, timed over at least 8 batches per
   worker after each worker's first, against what the bf16 Trainer row consumes;
 - ddp: the Trainer in two processes sharing this one GPU (gloo; a rate of two processes on one device, not
@@ -234,7 +234,8 @@ def stage5(command: list[str]) -> None:
 
 
 def part_embed(device: torch.device, quick: bool, precision: str) -> None:
-    """Stage 5's commands on the device, then the CPU's fp32 embeddings of some of the same inputs."""
+    """Stage 5's commands on the device; the rate of its embedder there (in this process, warmed up); and
+    the CPU's fp32 embeddings of some of the same inputs against the command's."""
     import kaldiio
 
     from diffsv.data.kaldi_dir import read_data_dir
@@ -249,25 +250,32 @@ def part_embed(device: torch.device, quick: bool, precision: str) -> None:
         plan = ["plan", "--exp", str(exp), "--data", str(data), "--nj", "1", "--segment-samples", str(segment)]
         plan += ["--batch-size", "64", "--precision", precision, "--device", device.type]
         stage5(command + plan)
-        start = time.perf_counter()
         stage5([*command, "embed", "--exp", str(exp), "--job", "1", "--device", device.type])
-        seconds_taken = time.perf_counter() - start
-        device_embeddings = dict(kaldiio.load_scp(str(exp / "embeddings" / "test" / "xvector.1.scp")))
-        rate = utterances / seconds_taken
-        note = f"{utterances} x 4 x {segment / SAMPLE_RATE:.0f} s, process start included"
-        emit(f"stage 5 evaluate embed --device {device.type}, {precision}", f"{rate:.2f} utt/s", note)
-        model = load_model_file(exp / "final.pt")
-        cpu = Embedder(model, torch.device("cpu"), SegmentConfig(4, segment), batch_size=8, precision="fp32")
+        made = dict(kaldiio.load_scp(str(exp / "embeddings" / "test" / "xvector.1.scp")))
         test = read_data_dir(data / "test")  # the audio read as stage 5 reads it
-        wavs = [(utt, test.audio_ref(utt).read(SAMPLE_RATE)) for utt in sorted(test.utt2spk)[:compared]]
+        audio = [(utt, test.audio_ref(utt).read(SAMPLE_RATE)) for utt in sorted(test.utt2spk)]
+        segments = SegmentConfig(4, segment)
+        embedder = Embedder(load_model_file(exp / "final.pt"), device, segments, batch_size=64, precision=precision)
+        list(embedder.embed(audio[:2]))  # warm-up
+        start = time.perf_counter()
+        list(embedder.embed(audio))
+        synchronize(device)
+        rate = utterances / (time.perf_counter() - start)
+        cpu = Embedder(load_model_file(exp / "final.pt"), torch.device("cpu"), segments, 8, precision="fp32")
         cosines = []
-        for utt, reference in cpu.embed(wavs):
-            got = device_embeddings[utt]
+        for utt, reference in cpu.embed(audio[:compared]):
+            got = made[utt]
             cosines += list((got * reference).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(reference, axis=1))
     emit(
-        f"stage 5 {precision} on {device.type} against the CPU's fp32",
+        f"stage 5 embedder on {device.type}, {precision}",
+        f"{rate:.2f} utt/s",
+        f"{utterances} utterances of 4 x {segment / SAMPLE_RATE:.0f} s, batch 64 segments",
+        utt_per_s=rate,
+    )
+    emit(
+        f"evaluate embed --device {device.type}, {precision}, against the CPU's fp32",
         f"min cosine {min(cosines):.6f}",
-        f"{len(cosines)} segment embeddings of {compared} utterances",
+        f"{len(cosines)} segment embeddings of {compared} utterance(s)",
         min_cosine=float(min(cosines)),
     )
 
