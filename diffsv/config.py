@@ -91,7 +91,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             if not isinstance(value, dict):
                 raise ConfigError(f"'{key}': expected a mapping, got {value!r}")
             name = value.get("type", next(iter(tagged)))
-            if name not in tagged:
+            if not isinstance(name, str) or name not in tagged:  # a list or mapping is no name (nor hashable)
                 raise ConfigError(f"'{key}.type': {name!r} is not one of {list(tagged)}")
             return _build(tagged[name], value, key)
         errors = []

@@ -19,8 +19,9 @@ from tqdm import tqdm
 
 from diffsv.data.kaldi_dir import DataDirError, read_data_dir
 from diffsv.embedding_segments import SegmentConfig, utterance_segments
-from diffsv.embedding_store import PRECISIONS, write_embeddings
+from diffsv.embedding_store import write_embeddings
 from diffsv.models import DiffSV
+from diffsv.utils.arithmetic import PRECISIONS, arithmetic
 
 
 def audio_generator(seed: int, samples: np.ndarray) -> torch.Generator:
@@ -62,8 +63,7 @@ class Embedder:
         noise = torch.cat(
             [torch.randn(windows.shape[0], *self.noise_shape, generator=generator) for _, windows, generator in batch]
         ).to(self.device)
-        bf16 = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
-        with torch.no_grad(), bf16:
+        with torch.no_grad(), arithmetic(self.precision, self.device):
             embeddings = self.model.embed(wavs, init_noise=noise).float().cpu().numpy()
         out, row = [], 0
         for utt, windows, _ in batch:

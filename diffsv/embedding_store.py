@@ -24,9 +24,6 @@ if TYPE_CHECKING:
 NOISE_SEEDED_BY = "audio"
 """Recorded with embeddings: those of a toolkit that seeded the noise by utterance id are made again."""
 
-#: Arithmetic of the embedding forward pass: fp32, or bf16 autocast (on GPUs; embeddings are returned in fp32).
-PRECISIONS = ("fp32", "bf16")
-
 
 def write_embeddings(ark: Path, scp: Path, embeddings: Iterable[tuple[str, np.ndarray]]) -> int:
     """Write a Kaldi ``xvector.ark`` and its ``.scp`` (absolute offsets), each renamed into place when complete.
@@ -56,12 +53,13 @@ def file_digest(path: Path) -> str:
 
 
 def embedding_record(
-    model_file: Path, model: DiffSV, segments: SegmentConfig, seed: int, precision: str = "fp32"
+    model_file: Path, model: DiffSV, segments: SegmentConfig, seed: int, precision: str = "fp32", device: str = "cpu"
 ) -> dict[str, Any]:
     """How embeddings are made: the model file (by content, so a retrained model makes old embeddings
     stale), the segments, the seed of the starting noise and what it is derived from, the sampler ``model``
-    is set to use and the arithmetic (the batch size and device are left out: they do not change an
-    embedding)."""
+    is set to use, the arithmetic (:mod:`diffsv.utils.arithmetic`) and the device type, since a GPU's
+    arithmetic is not exactly the CPU's: the shares of one set are all made alike. (The batch size is left
+    out: it does not change an embedding.)"""
     diffusion = model.config.diffusion
     return {
         "model": str(model_file.resolve()),
@@ -73,6 +71,7 @@ def embedding_record(
         "sampler": diffusion.sampler,
         "steps": diffusion.steps,
         "precision": precision,
+        "device": device,
     }
 
 

@@ -65,7 +65,26 @@ def export_torchscript(model: DiffSV, path: Path, segment_samples: int) -> None:
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", _TORCHSCRIPT_DEPRECATED, FutureWarning)
         traced = torch.jit.trace(pipeline, example_inputs(model, segment_samples, batch=2), check_trace=False)
+    pinned = device_constants(traced.inlined_graph)
+    if pinned:
+        raise ExportError(
+            f"the traced graph creates tensors on the tracing device, so it would run only there: {pinned[0]}"
+        )
     traced.save(str(path))
+
+
+def device_constants(graph: torch.Graph) -> list[str]:
+    """The nodes of a traced graph that fix a device: a ``Device`` constant (``torch.ones(..., device=x.device)``
+    traced on the CPU makes CPU tensors on any device), or a tensor constant of more than one element (a
+    0-dim one is a scalar, usable with tensors on any device)."""
+    found = []
+    for node in graph.nodes():
+        if node.kind() != "prim::Constant" or not node.outputs():
+            continue
+        value = node.output().toIValue()
+        if isinstance(value, torch.device) or (isinstance(value, torch.Tensor) and value.dim() > 0):
+            found.append(str(node).strip())
+    return found
 
 
 def export_onnx(model: DiffSV, path: Path, segment_samples: int) -> None:

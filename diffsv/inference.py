@@ -115,6 +115,7 @@ class SpeakerVerifier:
         calibration: Calibration | None = None,
         min_speech: float = MIN_SPEECH_SECONDS,
         energy_floor_db: float = ENERGY_FLOOR_DB,
+        precision: str = "fp32",
     ) -> None:
         self.model = model
         self.min_speech = min_speech
@@ -124,7 +125,7 @@ class SpeakerVerifier:
         self.threshold = threshold
         self.calibration = calibration
         self.source = source
-        self._embedder = Embedder(model, torch.device(device), self.segments, batch_size, seed)
+        self._embedder = Embedder(model, torch.device(device), self.segments, batch_size, seed, precision)
 
     @property
     def sample_rate(self) -> int:
@@ -270,6 +271,7 @@ def load_model(
     segment_samples: int | None = None,
     min_speech: float = MIN_SPEECH_SECONDS,
     seed: int = 0,
+    precision: str | None = None,
 ) -> SpeakerVerifier:
     """A :class:`SpeakerVerifier` from an experiment directory or a model file.
 
@@ -277,6 +279,8 @@ def load_model(
     unless overridden here; ``sampler``/``steps`` select one of :data:`~diffsv.models.samplers.SAMPLERS`.
     ``segments="all"`` embeds the whole of each input (windows of the segment length covering it); a count
     N takes N evenly spaced windows, and None the experiment's stage-5 protocol (the paper's: 4).
+    ``precision`` (:mod:`diffsv.utils.arithmetic`) is by default stage 5's, which the experiment's threshold
+    and calibration were fitted on; bf16 on the CPU is not bf16 on a GPU (embedding.json says which device).
     """
     model_file = find_model_file(Path(source))
     exp = Experiment(model_file.parent)
@@ -306,4 +310,5 @@ def load_model(
         str(model_file),
         calibration=calibration,
         min_speech=min_speech,
+        precision=precision or record.get("precision", "fp32"),
     )

@@ -14,13 +14,15 @@ from slurm_cluster import ClusterUnavailable, SlurmCluster, start
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO.parent / "shared" / "reference"
 
-# Property tests: CI replays a fixed, derandomised set of examples with no example database, so a landing
-# never depends on a random draw; a local run draws more examples afresh each time, to find new failures.
-# HYPOTHESIS_PROFILE=ci|local chooses one explicitly.
+# Property tests: every run (make test, .ci/run, a single file) replays a fixed, derandomised set of examples
+# with no example database, so a test command never passes or fails by the luck of a draw. Fresh draws look
+# for new failures as their own target: `make test-fresh-draws` (HYPOTHESIS_PROFILE=fresh, many examples).
 _PROPERTY_SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
-settings.register_profile("ci", derandomize=True, database=None, max_examples=60, **_PROPERTY_SETTINGS)
-settings.register_profile("local", max_examples=100, **_PROPERTY_SETTINGS)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "local"))
+settings.register_profile("replay", derandomize=True, database=None, max_examples=60, **_PROPERTY_SETTINGS)
+settings.register_profile(
+    "fresh", database=None, max_examples=int(os.environ.get("FRESH_EXAMPLES", "2000")), **_PROPERTY_SETTINGS
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "replay"))
 
 # Under pytest-xdist each worker gets its share of the cores for torch's threads (set before any test module
 # imports torch), so that parallel workers do not oversubscribe the machine.

@@ -11,7 +11,16 @@ import pytest
 import torch
 from training_helpers import tiny_experiment
 
-from diffsv.export import EmbeddingPipeline, ExportedRunner, ExportError, check_export, example_inputs, export_model
+from diffsv.export import (
+    EmbeddingPipeline,
+    ExportedRunner,
+    ExportError,
+    check_export,
+    device_constants,
+    example_inputs,
+    export_model,
+    export_torchscript,
+)
 from diffsv.models import DiffSV
 
 SEGMENT = 8_000
@@ -44,3 +53,34 @@ def test_check_refuses_an_export_of_other_weights(baseline: DiffSV, tmp_path: Pa
     other = DiffSV(baseline.config).eval()  # same configuration, fresh weights
     with pytest.raises(ExportError, match="differ from PyTorch's by up to"):
         check_export(other, "torchscript", tmp_path / "embedding.ts.pt", wav, noise, 1e-4)
+
+
+class _PinnedOnes(torch.nn.Module):
+    """A deliberately wrong module: ``device=x.device`` is traced as a constant (the CPU's, here)."""
+
+    def forward(self, wav: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return wav + torch.ones(wav.shape[-1], device=wav.device)
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::FutureWarning")  # tracing's own
+@pytest.mark.parametrize("sampler", ["euler", "heun", "dpm_solver"])
+def test_a_torchscript_export_made_on_the_cpu_fixes_no_device(sampler: str) -> None:
+    """A graph with a device constant fails when moved to a GPU; the check names such a node."""
+    torch.manual_seed(0)
+    config = tiny_experiment().model
+    config.diffusion.sampler = sampler
+    pipeline = EmbeddingPipeline(DiffSV(config).eval())
+    with torch.no_grad():
+        traced = torch.jit.trace(pipeline, example_inputs(pipeline.model, SEGMENT, batch=2), check_trace=False)
+    assert device_constants(traced.inlined_graph) == []
+    with torch.no_grad():
+        wrong = torch.jit.trace(_PinnedOnes(), example_inputs(pipeline.model, SEGMENT, batch=2))
+    assert any('value="cpu"' in node for node in device_constants(wrong.inlined_graph))
+
+
+def test_the_export_refuses_a_graph_pinned_to_the_tracing_device(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr("diffsv.export.EmbeddingPipeline", lambda model: _PinnedOnes())
+    torch.manual_seed(0)
+    with pytest.raises(ExportError, match="would run only there"):
+        export_torchscript(DiffSV(tiny_experiment().model).eval(), tmp_path / "embedding.ts.pt", SEGMENT)
+    assert not (tmp_path / "embedding.ts.pt").exists()

@@ -6,6 +6,7 @@ Everything is driven through the scripts, as recipes call them, in a temporary d
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -14,8 +15,8 @@ import pytest
 UTILS = Path(__file__).resolve().parents[1] / "utils"
 
 
-def run_pl(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(UTILS / "run.pl"), *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+def run_pl(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(UTILS / "run.pl"), *args], cwd=cwd, capture_output=True, text=True, timeout=60, env=env)
 
 
 def log_body(log: Path) -> list[str]:
@@ -78,6 +79,24 @@ def test_single_job_form(tmp_path: Path) -> None:
     result = run_pl(tmp_path, "log/two.log", "false")
     assert result.returncode == 1
     assert "run.pl: 1 / 1 failed, log is in log/two.log" in result.stderr
+
+
+def test_gpu_jobs_each_get_their_own_gpus(tmp_path: Path) -> None:
+    """--gpu N gives each job N of the visible GPUs as its CUDA_VISIBLE_DEVICES; no GPU serves two jobs at once."""
+    visible = dict(os.environ, CUDA_VISIBLE_DEVICES="3,5")
+    script = 'echo "start $CUDA_VISIBLE_DEVICES" >> events; sleep 0.2; echo "end $CUDA_VISIBLE_DEVICES" >> events'
+    result = run_pl(tmp_path, "--gpu", "1", "JOB=1:4", "log/g.JOB.log", "bash", "-c", script, env=visible)
+    assert result.returncode == 0, result.stderr
+    busy: set[str] = set()
+    for kind, gpu in (line.split() for line in (tmp_path / "events").read_text().splitlines()):
+        assert (gpu in busy) == (kind == "end"), f"GPU {gpu} given to two jobs at once"
+        (busy.add if kind == "start" else busy.discard)(gpu)
+    assert sorted(line.split()[1] for line in (tmp_path / "events").read_text().splitlines()) == ["3"] * 4 + ["5"] * 4
+
+    result = run_pl(tmp_path, "--gpu", "2", "JOB=1:2", "log/h.JOB.log", "printenv", "CUDA_VISIBLE_DEVICES", env=visible)
+    assert result.returncode == 0 and all(log_body(tmp_path / f"log/h.{n}.log") == ["3,5"] for n in (1, 2))
+    result = run_pl(tmp_path, "--gpu", "3", "log/i.log", "true", env=visible)
+    assert result.returncode == 1 and "--gpu 3 per job, but 2 GPU(s) are visible (3,5)" in result.stderr
 
 
 @pytest.mark.parametrize(

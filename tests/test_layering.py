@@ -55,7 +55,13 @@ def test_each_recipe_job_loads_only_what_it_needs(modules: tuple[str, ...], unne
 
 @pytest.mark.parametrize(
     ("package", "forbidden"),
-    [("data", "diffsv.training"), ("data", "diffsv.bin"), ("models", "diffsv.training"), ("bin", "diffsv.bin")],
+    [
+        ("data", "diffsv.training"),
+        ("data", "diffsv.models"),
+        ("data", "diffsv.bin"),
+        ("models", "diffsv.training"),
+        ("bin", "diffsv.bin"),
+    ],
 )
 def test_no_import_runs_back_up(package: str, forbidden: str) -> None:
     offenders = [

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from training_helpers import tiny_experiment
 
@@ -126,6 +126,8 @@ leaves = [
     st.sampled_from(leaves),
     st.one_of(st.text(max_size=8), st.booleans(), st.lists(st.integers(), max_size=3), st.none(), st.floats()),
 )
+@example(("augmentation", "kinds"), [0])  # fresh draws found these: the error names 'augmentation.kinds[0]' ...
+@example(("model.extractor", "type"), [])  # ... and an unhashable type name raised TypeError
 def test_config_with_a_wrong_value_is_loaded_or_rejected_naming_the_key(
     scratch: Path, leaf: tuple[str, str], value: object
 ) -> None:
@@ -134,7 +136,8 @@ def test_config_with_a_wrong_value_is_loaded_or_rejected_naming_the_key(
     try:
         load_config(path, ExperimentConfig)
     except ConfigError as err:
-        # A wrong type names the key itself; a value its section rejects (a range) names the section.
+        # A wrong type names the key itself, or the key and the element ('key[0]') of a list; a value its
+        # section rejects (a range) names the section.
         full = f"{prefix}.{key}" if prefix else key
-        assert f"'{full}'" in str(err) or f"'{prefix}'" in str(err), err
+        assert any(f"'{name}" in str(err) for name in (f"{full}'", f"{full}[", f"{prefix}'")), err
         assert str(err).startswith(str(path))

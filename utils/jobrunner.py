@@ -96,7 +96,7 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("--num-threads", "num_threads", _positive_int, "CPU threads per job (recorded in the log)"),
-    Option("--gpu", "gpu", _non_negative_int, "GPUs per job (accepted; the local backend does not assign GPUs)"),
+    Option("--gpu", "gpu", _non_negative_int, "GPUs per job (local: each job its own, by CUDA_VISIBLE_DEVICES)"),
     Option("--mem", "mem", _non_empty, "memory per job, e.g. 4G (ignored by the local backend)"),
     Option("--time", "time", _non_empty, "wall-clock limit per job, e.g. 2:00:00 (ignored by the local backend)"),
     Option("--max-jobs-run", "max_jobs_run", _positive_int, "jobs run at once (local default: number of CPUs)"),
@@ -197,6 +197,24 @@ def log_footer(status: int, elapsed_s: float, num_threads: int) -> str:
     )
 
 
+def visible_gpus() -> list[str] | None:
+    """The GPUs jobs may be given: CUDA_VISIBLE_DEVICES's list when it is set, else nvidia-smi's indices;
+    None when neither says (no NVIDIA driver): jobs then run as they are, as Kaldi's run.pl runs them."""
+    if "CUDA_VISIBLE_DEVICES" in os.environ:
+        return [gpu.strip() for gpu in os.environ["CUDA_VISIBLE_DEVICES"].split(",") if gpu.strip()]
+    try:
+        listed = subprocess.run(
+            ["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return listed.stdout.split()
+
+
 def default_parallelism() -> int:
     """The CPUs this process may use, the default limit on jobs run at once."""
     try:
@@ -231,6 +249,7 @@ class _Running:
     job: Job
     process: subprocess.Popen
     started: float
+    gpus: list[str]
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -260,7 +279,12 @@ def synchronous_signals(signums: Sequence[signal.Signals]) -> Iterator[set[signa
 
 
 class LocalBackend(Backend):
-    """Runs jobs on this machine as bash processes, at most ``--max-jobs-run`` at once."""
+    """Runs jobs on this machine as bash processes, at most ``--max-jobs-run`` at once.
+
+    With ``--gpu N`` each job is given N GPUs of its own (``CUDA_VISIBLE_DEVICES``, so that its ``cuda``
+    device is its first), and no more jobs run at once than the visible GPUs allow: otherwise every job of
+    ``--embed-gpus 4`` would run on GPU 0.
+    """
 
     name = "local"
     script = "run.pl"
@@ -277,6 +301,13 @@ class LocalBackend(Backend):
                 self.script,
             )
         limit = batch.options.max_jobs_run or default_parallelism()
+        per_job = batch.options.gpu
+        gpus = visible_gpus() if per_job else None
+        if gpus is not None:
+            if len(gpus) < per_job:
+                raise BackendError(f"--gpu {per_job} per job, but {len(gpus)} GPU(s) are visible ({','.join(gpus)})")
+            limit = min(limit, len(gpus) // per_job)
+        free = deque(gpus or [])
         pending = deque(batch.jobs())
         running: list[_Running] = []
         results: list[JobResult] = []
@@ -285,8 +316,10 @@ class LocalBackend(Backend):
             while pending or running:
                 while pending and len(running) < limit:
                     job = pending.popleft()
-                    started = self._start(job, mask)
+                    assigned = [free.popleft() for _ in range(per_job)] if gpus is not None else []
+                    started = self._start(job, mask, assigned)
                     if started is None:
+                        free.extend(assigned)
                         results.append(JobResult(job, EXIT_FAILED))
                     else:
                         running.append(started)
@@ -298,14 +331,17 @@ class LocalBackend(Backend):
                         raise Interrupted(signum)
                 for each in finished:
                     running.remove(each)
+                    free.extend(each.gpus)
                     results.append(self._finish(each, batch.options))
         return results
 
-    def _start(self, job: Job, mask: set[signal.Signals]) -> _Running | None:
+    def _start(self, job: Job, mask: set[signal.Signals], gpus: list[str]) -> _Running | None:
         """Write the log header and start the job in its own process group (None if the log fails).
 
-        ``mask`` is the runner's original signal mask, restored in the job so that it can be stopped.
+        ``mask`` is the runner's original signal mask, restored in the job so that it can be stopped;
+        ``gpus`` (when any) become the job's CUDA_VISIBLE_DEVICES.
         """
+        environment = dict(os.environ, CUDA_VISIBLE_DEVICES=",".join(gpus)) if gpus else None
         try:
             os.makedirs(os.path.dirname(job.log) or ".", exist_ok=True)
             with open(job.log, "w") as log:
@@ -320,11 +356,12 @@ class LocalBackend(Backend):
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                     preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, mask),
+                    env=environment,
                 )
         except OSError as err:
             print(f"{self.script}: cannot run job {job.index} with log {job.log}: {err}", file=sys.stderr)
             return None
-        return _Running(job, process, time.monotonic())
+        return _Running(job, process, time.monotonic(), gpus)
 
     def _finish(self, running: _Running, options: JobOptions) -> JobResult:
         """Append the log footer for a job that has ended."""

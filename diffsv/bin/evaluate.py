@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 
 from diffsv.embedding_segments import SegmentConfig
-from diffsv.embedding_store import PRECISIONS
 from diffsv.experiment import MODEL_NAMES, Experiment
 from diffsv.scoring import SCORE_NORMS
 from diffsv.utils.argtypes import positive_int
+from diffsv.utils.arithmetic import PRECISIONS
 
 #: The options that make the SegmentConfig rather than a keyword of planning.plan.
 PROTOCOL_OPTIONS = ("segments", "segment_samples")
@@ -56,11 +56,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     plan.add_argument("--cohort-utts", type=positive_int, default=3000, help="training utterances in the cohort")
     plan.add_argument("--asnorm-top-n", type=positive_int, default=300)
     plan.add_argument("--batch-size", type=positive_int, default=8, help="segments per forward pass (a GPU: more)")
-    plan.add_argument("--precision", choices=PRECISIONS, default="fp32", help="bf16: autocast, for GPUs")
+    plan.add_argument("--precision", choices=PRECISIONS, default="fp32", help="tf32, bf16: for GPUs")
+    plan.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the embed jobs run (recorded)")
     embed = commands.add_parser("embed", help="one embedding job")
     embed.add_argument("--exp", type=Path, required=True)
     embed.add_argument("--job", type=positive_int, required=True)
-    embed.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    embed.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: the plan's (another is an error)"
+    )
     embed.add_argument("--threads", type=positive_int, help="torch CPU threads (run.pl --num-threads)")
     finish = commands.add_parser("finish", help="merge, score and report")
     finish.add_argument("--exp", type=Path, required=True)

@@ -26,10 +26,11 @@ from diffsv.data.audio import AudioError
 from diffsv.data.kaldi_dir import DataDirError, read_wav_scp
 from diffsv.embedding import Embedder, embed_data_dir
 from diffsv.embedding_segments import SegmentConfig
-from diffsv.embedding_store import PRECISIONS, embedding_record, write_embedding_record
+from diffsv.embedding_store import embedding_record, write_embedding_record
 from diffsv.models.model_file import load_model_file
 from diffsv.models.samplers import SAMPLERS
 from diffsv.utils.argtypes import positive_int
+from diffsv.utils.arithmetic import PRECISIONS
 from diffsv.utils.checkpoint import CheckpointError
 from diffsv.utils.fileio import remove_stale_temporaries
 
@@ -46,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--segments", type=positive_int, default=SegmentConfig.segments)
     parser.add_argument("--segment-samples", type=positive_int, default=SegmentConfig.segment_samples)
     parser.add_argument("--batch-size", type=int, default=8, help="segments per forward pass")
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="bf16: autocast, for GPUs")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="tf32, bf16: for GPUs")
     parser.add_argument("--seed", type=int, default=0, help="seeds the sampler's starting noise per utterance")
     parser.add_argument(
         "--sampler", choices=SAMPLERS.names(), help="reverse-diffusion sampler [the model's configured one]"
@@ -68,8 +69,8 @@ def extract(args: argparse.Namespace) -> Iterator[str]:
     model = load_model_file(args.model)
     model.use_sampler(args.sampler, args.sampler_steps)
     segments = SegmentConfig(args.segments, args.segment_samples)
-    record = embedding_record(args.model, model, segments, args.seed, args.precision)
     device = torch.device("cuda" if use_cuda else "cpu")
+    record = embedding_record(args.model, model, segments, args.seed, args.precision, device.type)
     embedder = Embedder(model, device, segments, args.batch_size, args.seed, args.precision)
     subsets = args.utterances or [None] * len(args.data)
     name = "xvector" if args.job is None else f"xvector.{args.job}"

@@ -17,8 +17,8 @@ from torch.utils.data import Dataset
 from diffsv.config import ConfigError
 from diffsv.data.augment import Augmenter
 from diffsv.data.example_draws import diffusion_draws, example_generator, example_rng
+from diffsv.data.frontend_config import FrontendConfig
 from diffsv.data.kaldi_dir import DataDir
-from diffsv.models.frontend import FrontendConfig
 
 #: Where the training augmentation's arithmetic runs: in the data loader, crop by crop, or on the training
 #: device, batch by batch (the loader then only draws and reads; :mod:`diffsv.data.batch_augment`).

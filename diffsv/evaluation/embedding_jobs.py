@@ -25,8 +25,9 @@ def share(utts: list[str], job: int, jobs: int) -> list[str]:
 
 
 def embed_job(exp: Experiment, job: int, device: str = "auto", threads: int | None = None) -> Iterator[str]:
-    """Embed job ``job``'s share of every planned set on ``threads`` CPU threads (None: torch's default);
-    yields a summary per set."""
+    """Embed job ``job``'s share of every planned set on the plan's device (``auto``; another is an error:
+    the shares of a set are made alike) with ``threads`` CPU threads (None: torch's default); yields a summary
+    per set."""
     if threads:
         torch.set_num_threads(threads)
     current = Plan.read(exp)
@@ -36,10 +37,14 @@ def embed_job(exp: Experiment, job: int, device: str = "auto", threads: int | No
     model = load_model_file(current.model)
     model.use_sampler(record["sampler"], record["steps"])
     segments = SegmentConfig(record["segments"], record["segment_samples"])
-    use_cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
+    planned_device = record["device"]
+    if device not in ("auto", planned_device):
+        raise ValueError(f"{exp.embedding_plan}: planned for --device {planned_device}, not {device}: plan again")
+    if planned_device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{exp.embedding_plan}: planned for --device cuda, but this job sees no CUDA device")
     embedder = Embedder(
         model,
-        torch.device("cuda" if use_cuda else "cpu"),
+        torch.device(planned_device),
         segments,
         current.batch_size,
         record["seed"],

@@ -51,6 +51,7 @@ def plan(
     asnorm_top_n: int = 300,
     batch_size: int = 8,
     precision: str = "fp32",
+    device: str = "cpu",
 ) -> Plan:
     """Decide what stage 5 embeds (see :mod:`diffsv.evaluation`); writes and returns the plan."""
     norm = SCORE_NORMS[score_norm]
@@ -59,7 +60,7 @@ def plan(
         raise FileNotFoundError(f"{model_file}: not found: run stage 4 first")
     model = load_model_file(model_file)
     model.use_sampler(sampler, steps)
-    record = embedding_record(model_file, model, segments, seed, precision)
+    record = embedding_record(model_file, model, segments, seed, precision, device)
     eval_sets = read_eval_sets(data_root)
     candidates = [PlannedSet(s.name, str(s.data.resolve()), str((s.data / "wav.scp").resolve())) for s in eval_sets]
     if norm.needs_cohort:

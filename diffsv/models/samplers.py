@@ -79,7 +79,9 @@ def score_evaluations(sampler: str, steps: int) -> int:
 
 
 def _times(t: float, like: torch.Tensor) -> torch.Tensor:
-    return torch.full((like.shape[0],), t, dtype=like.dtype, device=like.device)
+    """``t`` per example, made from ``like`` rather than its ``device``: a traced graph would keep the
+    tracing device as a constant, and an export made on the CPU would then fail on a GPU."""
+    return torch.full_like(like[:, 0, 0], t)
 
 
 def euler(score: ScoreFn, schedule: Schedule, mu: torch.Tensor, noise: torch.Tensor, steps: int) -> torch.Tensor:

@@ -159,7 +159,7 @@ class ScoreNetwork(nn.Module):
         mask = None
         if pad:
             x, mu = F.pad(x, (0, pad)), F.pad(mu, (0, pad))
-            mask = torch.ones(1, 1, 1, frames + pad, dtype=x.dtype, device=x.device)
+            mask = torch.ones_like(x[:1, None, :1])  # (1, 1, 1, frames + pad), not a traced device constant
             mask[..., frames:] = 0
         out = self._unet(torch.stack([mu, x], 1), mask, self.embed_time(t))
         return out[..., :frames] if pad else out

@@ -13,17 +13,23 @@ from diffsv.utils.checkpoint import CheckpointError, save_torch_file
 EPOCH_FILE = re.compile(r"^epoch_(\d+)\.pt$")
 
 
-def rng_state() -> dict[str, Any]:
+def rng_state(device: torch.device) -> dict[str, Any]:
+    """The CPU generator's state and, on a GPU, that of this process's own device only: a run resumed with
+    another number of GPUs (8 under run.pl, then 1 under Slurm) restores it onto whichever device it has."""
     state: dict[str, Any] = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def restore_rng_state(state: dict[str, Any]) -> None:
+def restore_rng_state(state: dict[str, Any], device: torch.device) -> None:
+    """Every process restores the saving process's (rank 0's) GPU state onto its own device: the processes
+    of a run start from one seed (``torch.manual_seed``) and draw alike, as rank 0 does. A state saved on the
+    CPU leaves a GPU's generator as seeded."""
     torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    if device.type == "cuda" and "cuda" in state:
+        saved = state["cuda"]  # older checkpoints hold every visible device's, rank 0's (cuda:0) first
+        torch.cuda.set_rng_state(saved[0] if isinstance(saved, list) else saved, device)
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:

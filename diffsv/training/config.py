@@ -56,7 +56,7 @@ class TrainingConfig:
     seed: int = 1234
     grad_clip: float | None = None
     grad_accumulation: int = 1
-    precision: Literal["fp32", "bf16"] = "fp32"
+    precision: Literal["fp32", "tf32", "bf16"] = "fp32"  # diffsv/utils/arithmetic.py: TF32 only when asked
     max_nonfinite_steps: int = 20
     average_last: int = 5
     log_interval: int = 20

@@ -1,5 +1,16 @@
 """Epoch-seeded batching that gives every process, and every accumulation step, a fixed slice of each
-global batch, so N processes and one process accumulating N micro-batches see the same examples."""
+global batch, so N processes and one process accumulating N micro-batches see the same examples.
+
+Seeing the same examples is not computing the same step: the extractor's batch normalisation takes its
+statistics over what one forward pass holds. On the CPU (gloo, no SyncBatchNorm) a process's micro-batch is
+normalised alone, so N processes compute what one process accumulating N micro-batches computes (the
+losses to float rounding; tests/test_training.py checks it). On GPUs the trainer converts batch norm to
+SyncBatchNorm, whose statistics span the global batch: N GPU processes then compute what one process
+given the whole batch at once (``grad_accumulation: 1``) computes, and differ from accumulation by the
+batch-norm statistics of smaller batches. Only a GPU can check that equality (bench/gpu_check.py does).
+Both equalities hold without dropout: the enhancer's dropout draws from each process's generator, not from
+the example, so with dropout (the paper's 0.1) the runs agree in distribution only.
+"""
 
 from __future__ import annotations
 

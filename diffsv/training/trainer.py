@@ -39,6 +39,7 @@ from diffsv.training.config import ExperimentConfig
 from diffsv.training.objective import Batch, Phase, TrainingObjective
 from diffsv.training.sampler import EpochBatchSampler
 from diffsv.training.scheduler import WarmRestartScheduler
+from diffsv.utils.arithmetic import float32_arithmetic
 from diffsv.utils.checkpoint import load_state_dict_strict
 from diffsv.utils.fileio import atomic_open
 
@@ -126,7 +127,7 @@ class Trainer:
         self.validator = validator
         self.epochs = config.training.epochs if phase == "joint" else config.training.pretrain_epochs
         self.objective = objective.to(context.device)
-        if context.distributed and context.device.type == "cuda":
+        if context.distributed and context.device.type == "cuda":  # statistics of the global batch (sampler.py)
             self.objective = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.objective)
         self.module: torch.nn.Module = self.objective
         if context.distributed:
@@ -194,7 +195,7 @@ class Trainer:
         load_state_dict_strict(self.objective.head, state["head"], f"{checkpoints[-1]} (classifier head)")
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        restore_rng_state(state["rng"])
+        restore_rng_state(state["rng"], self.context.device)
         self.epoch, self.step, self.skipped_steps = state["epoch"], state["step"], state["skipped_steps"]
         self.consecutive_skips = state.get("consecutive_skips", 0)
         if self.context.is_main:
@@ -222,8 +223,9 @@ class Trainer:
             )
         records: list[dict[str, float]] = []
         while self.epoch < last:
-            records += self._train_epoch()
-            metrics = self.validator(self.objective.model) if self.validator and self.context.is_main else {}
+            with float32_arithmetic(self.config.training.precision):  # TF32 only when asked, validation too
+                records += self._train_epoch()
+                metrics = self.validator(self.objective.model) if self.validator and self.context.is_main else {}
             self.epoch += 1
             self._save(metrics)
         if self.writer is not None:
@@ -312,7 +314,7 @@ class Trainer:
                 "head": self.objective.head.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
-                "rng": rng_state(),
+                "rng": rng_state(self.context.device),
                 "epoch": self.epoch,
                 "step": self.step,
                 "skipped_steps": self.skipped_steps,

@@ -21,6 +21,7 @@ noisy_audio=${noisy_audio:-} # where stage 2 writes the noisy test audio [$data/
 : "${noisy_seed:=3}"         # seeds the noise choice and offsets of stage 2
 : "${snrs:=0,5,10,15,20}"
 : "${ngpu:=0}"               # GPUs per node for training; >1 (or --num-nodes >1) launches torchrun in the $cuda_cmd job
+: "${cpus_per_gpu:=8}"       # CPUs asked per training GPU (--num-threads: Slurm's --cpus-per-task), for loader workers
 : "${num_nodes:=1}"          # nodes for training: asked of the scheduler (slurm.pl --num-nodes), or see --master-addr
 : "${node_rank:=0}"          # multi-node by hand (run.pl on each node): this node's rank ...
 master_addr=${master_addr:-} # ... and the rank-0 node's address; empty: the scheduler's allocation gives both
@@ -34,7 +35,7 @@ calibrate_sets=${calibrate_sets:-} # stage 5: conditions to fit a score calibrat
 : "${calibrate_quality:=none}" # ... and its quality measure: none or duration
 : "${embed_gpus:=0}"        # stage 5 embedding: 0 runs $nj CPU jobs ($decode_cmd); N runs N jobs of one GPU each ($cuda_cmd)
 : "${embed_batch_size:=8}"   # segments per forward pass (a GPU: a few hundred)
-: "${embed_precision:=fp32}" # fp32, or bf16 autocast on GPUs
+: "${embed_precision:=fp32}" # fp32, tf32 or bf16 (diffsv/utils/arithmetic.py); tf32 and bf16 are for GPUs
 : "${model:=final}"          # model for stages 5-6: final (average of the last epochs) or best (validation)
 sampler=${sampler:-}         # stages 5-6: reverse-diffusion sampler euler|heun|dpm_solver [the config's]
 sampler_steps=${sampler_steps:-}
@@ -58,6 +59,7 @@ ${corpus_help:-}
   --noisy-format flac|wav      audio format of stage 2 [$noisy_format]
   --snrs LIST                  SNRs (dB) of the noisy test copies, commas or spaces: '-5 0 5' [$snrs]
   --ngpu N                     GPUs per node; 0 trains on the CPU [$ngpu]
+  --cpus-per-gpu N             CPUs asked of the scheduler per training GPU, for data.num_workers: auto [$cpus_per_gpu]
   --num-nodes N                nodes for training: one \$cuda_cmd job over N nodes (cmd_backend=slurm in cmd.sh) [$num_nodes]
   --node-rank R --master-addr HOST   multi-node by hand instead: run this on each node with its rank
   --master-port P              torchrun's rendezvous port [$master_port]
@@ -69,7 +71,7 @@ ${corpus_help:-}
                                decides at a target prior) [none]
   --calibrate-quality none|duration   the calibration's quality measure [$calibrate_quality]
   --embed-gpus N               stage 5: N one-GPU embedding jobs instead of $nj CPU jobs [$embed_gpus]
-  --embed-batch-size N --embed-precision fp32|bf16   segments per forward pass and arithmetic [$embed_batch_size, $embed_precision]
+  --embed-batch-size N --embed-precision fp32|tf32|bf16   segments per forward pass and arithmetic [$embed_batch_size, $embed_precision]
   --model final|best           model scored by stage 5 and exported by stage 6 [$model]
   --sampler NAME --sampler-steps N   sampler of stages 5-6: euler (the paper's), heun, dpm_solver [the config's]
   --compare EXP                experiment shown beside the first system in RESULTS.md
@@ -155,7 +157,12 @@ if [ "$ngpu" -gt 1 ] || [ "$num_nodes" -gt 1 ]; then
 else
   launcher=(python -m diffsv.bin.train)
 fi
-if [ "$ngpu" -gt 0 ]; then train_runner=($cuda_cmd --gpu "$ngpu"); else train_runner=($train_cmd); fi
+# --device says where, whatever is visible: --ngpu 0 trains on the CPU even on a machine with a GPU.
+if [ "$ngpu" -gt 0 ]; then
+  train_runner=($cuda_cmd --gpu "$ngpu" --num-threads "$(( ngpu * cpus_per_gpu ))") launcher+=(--device cuda)
+else
+  train_runner=($train_cmd) launcher+=(--device cpu)
+fi
 [ "$num_nodes" -le 1 ] || [ -n "$master_addr" ] || train_runner+=(--num-nodes "$num_nodes")
 
 # system_stages CONFIG EXPDIR COMPARE: stages 3-6 of one experiment.
@@ -175,11 +182,12 @@ system_stages() {
   if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     echo "$0: stage 5: embeddings, scores and metrics of $expdir/$model.pt"
     need "$expdir/$model.pt" 4
-    local jobs results_args=() embed_runner=($decode_cmd) embed_where=(--threads 1) embed_jobs=$nj
+    local jobs results_args=() embed_runner=($decode_cmd) embed_where=(--threads 1 --device cpu) embed_jobs=$nj
     if [ "$embed_gpus" -gt 0 ]; then embed_runner=($cuda_cmd --gpu 1) embed_where=(--device cuda) embed_jobs=$embed_gpus; fi
+    # The plan records the device (embedding.json): embeddings made elsewhere are made again, never mixed.
     jobs=$(python -m diffsv.bin.evaluate plan --exp "$expdir" --data "$data" --model "$model" --nj "$embed_jobs" \
              --segments "$segments" --segment-samples "$segment_samples" "${sampler_args[@]}" \
-             --batch-size "$embed_batch_size" --precision "$embed_precision" \
+             --batch-size "$embed_batch_size" --precision "$embed_precision" --device "${embed_where[-1]}" \
              --score-norm "$score_norm" --cohort-utts "$cohort_utts" --asnorm-top-n "$asnorm_top_n")
     [ "$jobs" -eq 0 ] || follow "$expdir/log/embed.1.log" "${embed_runner[@]}" JOB=1:"$jobs" "$expdir/log/embed.JOB.log" \
       python -m diffsv.bin.evaluate embed --exp "$expdir" --job JOB "${embed_where[@]}"
