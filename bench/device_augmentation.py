@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,19 +47,18 @@ def synchronise(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def arithmetic_rates(crops: SpeakerCrops, count: int, device: torch.device) -> None:
+def arithmetic_rates(
+    crops: SpeakerCrops, count: int, device: torch.device, sizes: tuple[int, ...] = (32, 160)
+) -> dict[str, Any]:
+    """Crops/s of the per-crop arithmetic (on the CPU, as a loader worker does it) and of the batched one on
+    ``device`` for each batch size, with the MB of draws a batch carries and the largest relative RMS error."""
     items = [crops[(0, index % len(crops))] for index in range(count)]
     clean = [item["clean"].numpy() for item in items]
     draws = [item["draws"] for item in items]
     start = time.perf_counter()
     per_crop = [Augmenter.apply(crop, d) for crop, d in zip(clean, draws, strict=True)]
-    baseline = count / (time.perf_counter() - start)
-    print(
-        f"\n| {count} crops on {device}, {torch.get_num_threads()} torch threads | crops/s | against per crop | "
-        "MB of draws per batch | largest relative RMS error |\n|---|---|---|---|---|"
-    )
-    print(f"| per crop, Augmenter.apply (baseline) | {baseline:.1f} | 1.00x | - | - |")
-    for size in (32, 160):
+    rates: dict[str, Any] = {"per_crop": count / (time.perf_counter() - start), "batched": {}}
+    for size in sizes:
         batches = [
             (np.stack(clean[k : k + size]), collate_draws(draws[k : k + size], clean[0].shape[0]))
             for k in range(0, count - size + 1, size)
@@ -73,8 +73,21 @@ def arithmetic_rates(crops: SpeakerCrops, count: int, device: torch.device) -> N
         expected = torch.from_numpy(np.stack(per_crop[: len(moved) * size])).double()
         made = torch.cat(noisy).double().cpu()
         error = float(((made - expected).square().mean(-1).sqrt() / expected.square().mean(-1).sqrt()).max())
-        megabytes = np.mean([d.nbytes() for _, d in batches]) / 2**20
-        print(f"| batched, {size} crops | {rate:.1f} | {rate / baseline:.2f}x | {megabytes:.1f} | {error:.1e} |")
+        rates["batched"][size] = (rate, np.mean([d.nbytes() for _, d in batches]) / 2**20, error)
+    return rates
+
+
+def print_arithmetic_rates(crops: SpeakerCrops, count: int, device: torch.device) -> None:
+    rates = arithmetic_rates(crops, count, device)
+    print(
+        f"\n| {count} crops, batched on {device}, {torch.get_num_threads()} torch threads | crops/s | against per "
+        "crop | MB of draws per batch | largest relative RMS error |\n|---|---|---|---|---|"
+    )
+    print(f"| per crop on the CPU, Augmenter.apply (baseline) | {rates['per_crop']:.1f} | 1.00x | - | - |")
+    for size, (rate, megabytes, error) in rates["batched"].items():
+        print(
+            f"| batched, {size} crops | {rate:.1f} | {rate / rates['per_crop']:.2f}x | {megabytes:.1f} | {error:.1e} |"
+        )
 
 
 def train_once(config_name: str, augment_on: str, crops: int, directory: Path) -> dict[str, float]:
@@ -132,7 +145,7 @@ def main() -> None:
             return
         torch.set_num_threads(args.threads)
         crops = dataset(voxceleb_like_corpus(Path(tmp) / "train", 200), musan_like_pools(Path(tmp)), "device")
-        arithmetic_rates(crops, args.crops, torch.device(args.device))
+        print_arithmetic_rates(crops, args.crops, torch.device(args.device))
     if args.train_crops:
         training_rates(args.train_crops)
 

@@ -15,8 +15,13 @@ fails, runs out of memory or out of time leaves a row saying so, and the next pa
 - embed-fp32, embed-bf16: stage 5 through ``diffsv.bin.evaluate plan/embed --device cuda`` (the
   recipe's commands) on 10 s segments, the rate of its embedder there (utterances/s, warmed up), and the
   cosine of each segment embedding the command made with the CPU's fp32 one for the same input;
-- loader-N: the data loader with full augmentation and N workers, timed over at least 8 batches per
-  worker after each worker's first, against what the bf16 Trainer row consumes;
+- augment-device: the batched augmentation (``data.augment_on: device``) on the device, batches of 32 and 160,
+  against the per-crop arithmetic of one CPU core, with its agreement; and the loader cores the bf16
+  Trainer row needs in each mode, from one process's crops/s with the augmentation in it and with only
+  its draws and reads;
+- loader-N, loader-device-N: the data loader with N workers, the augmentation in it (``loader``) or only
+  its draws and reads (``device``), timed over at least 8 batches per worker after each worker's first,
+  against what the bf16 Trainer row consumes;
 - ddp: the Trainer in two processes sharing this one GPU (gloo; a rate of two processes on one device, not
   of two GPUs), and their losses against the one process that computes the same steps without dropout:
   given the whole batch on a GPU (SyncBatchNorm), accumulating two micro-batches on the CPU;
@@ -30,6 +35,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import signal
 import subprocess
@@ -52,12 +58,14 @@ PARTS = {
     "train-fp32": 50,
     "train-tf32": 40,
     "train-bf16": 40,
+    "augment-device": 45,
     "resume": 50,
     "embed-fp32": 50,
     "embed-bf16": 40,
     "loader-1": 25,
+    "loader-device-1": 20,
     "loader-4": 20,
-    "loader-8": 20,
+    "loader-device-4": 20,
     "ddp": 45,
     "train-compiled": 80,
 }
@@ -280,7 +288,44 @@ def part_embed(device: torch.device, quick: bool, precision: str) -> None:
     )
 
 
-def part_loader(device: torch.device, quick: bool, workers: int, results: Path) -> None:
+def bf16_consumption(results: Path) -> float | None:
+    """Crops/s of the bf16 Trainer row, when it ran."""
+    rows = [row.get("crops_per_s") for row in json.loads(results.read_text()) if row["what"] == "Trainer, bf16"]
+    return rows[0] if rows else None
+
+
+def part_augment_device(device: torch.device, quick: bool, results: Path) -> None:
+    from data_loading import crops_per_second_in_process, dataset, musan_like_pools, voxceleb_like_corpus
+    from device_augmentation import arithmetic_rates
+
+    torch.set_num_threads(1)  # the per-crop baseline as one loader worker runs it
+    files, count, sizes = (12, 16, (4, 8)) if quick else (200, 320, (32, 160))
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory)
+        train, pools = voxceleb_like_corpus(root / "train", files), musan_like_pools(root)
+        rates = arithmetic_rates(dataset(train, pools, "device"), count, device, sizes)
+        per_core = {mode: crops_per_second_in_process(dataset(train, pools, mode), count)[0] for mode in PER_CORE}
+    for size, (rate, megabytes, error) in rates["batched"].items():
+        emit(
+            f"batched augmentation on {device.type}, batch {size}",
+            f"{rate:.0f} crops/s",
+            f"{rate / rates['per_crop']:.1f}x one CPU core's per-crop arithmetic ({rates['per_crop']:.0f} crops/s); "
+            f"largest relative RMS error {error:.1e}; {megabytes:.0f} MB of draws per batch",
+            crops_per_s=rate,
+            error=error,
+        )
+    consumed = bf16_consumption(results)
+    for mode, rate in per_core.items():
+        needed = (
+            f"{math.ceil(consumed / rate)} cores feed the bf16 Trainer row's {consumed:.0f} crops/s" if consumed else ""
+        )
+        emit(f"one loader process, {PER_CORE[mode]}", f"{rate:.0f} crops/s", needed, crops_per_s=rate)
+
+
+PER_CORE = {"loader": "augmentation in it (augment_on: loader)", "device": "draws and reads only (augment_on: device)"}
+
+
+def part_loader(device: torch.device, quick: bool, workers: int, results: Path, augment_on: str) -> None:
     from data_loading import dataset, musan_like_pools, voxceleb_like_corpus
     from torch.utils.data import DataLoader
 
@@ -290,7 +335,7 @@ def part_loader(device: torch.device, quick: bool, workers: int, results: Path) 
     batch, files, per_worker = (4, 12, 3) if quick else (40, 300, 8)
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
-        crops = dataset(voxceleb_like_corpus(root / "train", files), musan_like_pools(root), augment=True)
+        crops = dataset(voxceleb_like_corpus(root / "train", files), musan_like_pools(root), augment_on)
         sampler = EpochBatchSampler(len(crops), batch, 0)
         needed = max(workers, 1) * (per_worker + 1)
         batches: list[list[tuple[int, int]]] = []
@@ -303,12 +348,12 @@ def part_loader(device: torch.device, quick: bool, workers: int, results: Path) 
             stamps.append(time.perf_counter())
     warm = max(workers, 1)  # each worker's first batch includes its start-up
     rate = batch * (len(stamps) - warm) / (stamps[-1] - stamps[warm - 1])
-    consumed = [row.get("crops_per_s") for row in json.loads(results.read_text()) if row["what"] == "Trainer, bf16"]
+    consumed = bf16_consumption(results)
     note = f"{len(stamps) - warm} batches of {batch} timed"
-    if consumed and consumed[0]:
-        note += f"; the bf16 Trainer row consumes {consumed[0]:.0f} crops/s"
+    if consumed:
+        note += f"; the bf16 Trainer row consumes {consumed:.0f} crops/s"
     emit(
-        f"data loader, {workers} worker{'s' * (workers != 1)}, full augmentation",
+        f"data loader, {workers} worker{'s' * (workers != 1)}, augment_on: {augment_on}",
         f"{rate:.1f} crops/s",
         note,
         crops_per_s=rate,
@@ -379,8 +424,12 @@ def run_part(name: str, device: torch.device, quick: bool, results: Path) -> Non
         part_resume(device, quick)
     elif name.startswith("embed-"):
         part_embed(device, quick, name.removeprefix("embed-"))
+    elif name == "augment-device":
+        part_augment_device(device, quick, results)
+    elif name.startswith("loader-device-"):
+        part_loader(device, quick, int(name.removeprefix("loader-device-")), results, "device")
     elif name.startswith("loader-"):
-        part_loader(device, quick, int(name.removeprefix("loader-")), results)
+        part_loader(device, quick, int(name.removeprefix("loader-")), results, "loader")
     else:
         part_ddp(device, quick)
 

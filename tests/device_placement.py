@@ -4,8 +4,10 @@ meets a meta tensor and torch raises, as it would on a GPU ("Expected all tensor
 
 Meta tensors hold no values, so reading one back to the host is answered here (a ``TorchFunctionMode``):
 ``.cpu()``/``.numpy()``/``.to("cpu")`` give zeros of its shape and dtype, ``float``/``bool``/``item`` give 1
-(finite, true). torch has no autocast for meta; ``torch.autocast`` is given the CPU's there. What the path
-computes is meaningless; only where its tensors live is checked.
+(finite, true). torch has no autocast for meta; ``torch.autocast`` is given the CPU's there. ``torch.istft``
+has no meta kernel (it checks its window's overlap with the data): its inputs' devices are checked and a
+meta tensor of its output's shape is returned. What the path computes is meaningless; only where its
+tensors live is checked.
 """
 
 from __future__ import annotations
@@ -47,7 +49,17 @@ class _MetaReadBack(TorchFunctionMode):
                 return torch.zeros(tensor.shape, dtype=tensor.dtype).numpy()
             if name == "tolist":
                 return torch.ones(tensor.shape, dtype=tensor.dtype).tolist()
+            if func is torch.istft:
+                return _meta_istft(tensor, *args[1:], **kwargs)
         return func(*args, **kwargs)
+
+
+def _meta_istft(spectrum: torch.Tensor, n_fft: int, hop_length: int, window: torch.Tensor, **_: Any) -> torch.Tensor:
+    """A centred inverse STFT's output shape, on the meta device, after the device check torch makes."""
+    if window.device != spectrum.device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, got {window.device} and {spectrum.device}")
+    dtype = torch.float64 if spectrum.dtype == torch.complex128 else torch.float32
+    return torch.empty(*spectrum.shape[:-2], hop_length * (spectrum.shape[-1] - 1), dtype=dtype, device=DEVICE)
 
 
 class _Autocast(torch.autocast):

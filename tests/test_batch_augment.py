@@ -15,10 +15,10 @@ from corpus_trees import write_wav
 
 from diffsv.data.augment import NOISE_KINDS, AugmentationConfig, AugmentationDraws, Augmenter, NoisePools
 from diffsv.data.batch_augment import augment_batch, collate_draws
+from diffsv.data.frontend_config import FrontendConfig
 from diffsv.data.kaldi_dir import DataDir
 from diffsv.data.noise_mixing import NoisePool
 from diffsv.data.speaker_crops import SpeakerCrops
-from diffsv.models.frontend import FrontendConfig
 from diffsv.training.trainer import collate
 
 SR = 16_000

@@ -1,6 +1,7 @@
 """Every path that runs a model on a device keeps its tensors there (tests/device_placement.py: the meta
 device stands for a GPU, so a tensor made on the CPU inside the forward pass raises). One short test per
-path: training, validation, stage-5 embedding, the samplers, the API and the exported graph."""
+path: training, validation, stage-5 embedding, the samplers, the API, the exported graph and the batched
+augmentation (``data.augment_on: device``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from corpus_trees import write_wav
 from device_placement import on_device
 from training_helpers import ToySpeakers, tiny_experiment
 
+from diffsv.data.augment import AugmentationDraws, fast_pitch_ratios
+from diffsv.data.batch_augment import augment_batch, collate_draws
 from diffsv.data.kaldi_dir import read_data_dir
 from diffsv.embedding import Embedder
 from diffsv.embedding_segments import SegmentConfig
@@ -95,3 +98,38 @@ def test_the_exported_pipeline(device: torch.device, model: DiffSV) -> None:
     """The graph stage 6 traces; that the traced graph fixes no device is tests/test_export.py's."""
     wav, noise = example_inputs(model, 3_200, batch=2)
     assert EmbeddingPipeline(model.to(device))(wav.to(device), noise.to(device)).shape == (2, 16)
+
+
+def test_training_with_the_augmentation_on_the_device(device: torch.device, tmp_path: Path) -> None:
+    """``data.augment_on: device``: the batch's draws travel with it and are applied there."""
+    config = tiny_experiment(epochs=1)
+    objective = TrainingObjective(DiffSV(config.model), 4, config.loss)
+    context = ProcessContext(device=device)
+    dataset = ToySpeakers(16, augment_on="device")
+    assert len(Trainer(config, objective, dataset, tmp_path, "joint", context, show_progress=False).run()) == 2
+
+
+def test_the_batched_augmentation(device: torch.device) -> None:
+    """Every branch of the batched augmentation: gain, each pitch ratio, coloured noise, reverberation with
+    an RIR longer than the crop, and MUSAN windows averaged and mixed."""
+    rng = np.random.default_rng(0)
+    length = 3_200
+
+    def window() -> np.ndarray:
+        return rng.standard_normal(length).astype(np.float32)
+
+    ratios = fast_pitch_ratios(16_000, (-4.0, 4.0))
+    draws = [
+        AugmentationDraws(16_000, "noise", gain_db=-3.0, pitch_ratio=ratio, noises=[window()], snr_db=5.0)
+        for ratio in ratios
+    ]
+    white = rng.standard_normal(16_000)
+    draws += [
+        AugmentationDraws(
+            16_000, "reverb", coloured_decay=1.0, coloured_white=white, coloured_snr_db=9.0, rir=window()
+        ),
+        AugmentationDraws(16_000, "babble_music", noises=[window() for _ in range(4)], snr_db=2.0),
+    ]
+    clean = torch.from_numpy(rng.standard_normal((len(draws), length)).astype(np.float32))
+    packed = collate_draws(draws, length)
+    assert augment_batch(clean.to(device), packed.to(device)).shape == clean.shape

@@ -13,10 +13,10 @@ from corpus_trees import write_wav
 
 from diffsv.data import audio
 from diffsv.data.audio import AudioError, read_audio
+from diffsv.data.frontend_config import FrontendConfig
 from diffsv.data.kaldi_dir import DataDir, Segment
 from diffsv.data.noise_mixing import NoisePool, wrap_to_length
 from diffsv.data.speaker_crops import SpeakerCrops, repeat_to_length
-from diffsv.models.frontend import FrontendConfig
 
 SR = 16_000
 CROP = 8_000
