@@ -42,8 +42,8 @@ CPU_CROPS_PER_SECOND = 2.85
 CPU_SECONDS_PER_UTTERANCE = 13.7
 #: Crops/s of one loader process (bench/data_loading.py, crop windows, docs/speed-and-cost.md): with the
 #: augmentation's arithmetic in the loader, and with only its draws and reads there (augment_on: device).
-LOADER_RATE = 143.6
-DEVICE_MODE_LOADER_RATE = 1024.8
+LOADER_RATE = 162.9
+DEVICE_MODE_LOADER_RATE = 1247.7
 FED_CORES = 8
 
 

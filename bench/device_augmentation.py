@@ -58,7 +58,7 @@ def arithmetic_rates(
     start = time.perf_counter()
     per_crop = [Augmenter.apply(crop, d) for crop, d in zip(clean, draws, strict=True)]
     rates: dict[str, Any] = {"per_crop": count / (time.perf_counter() - start), "batched": {}}
-    for size in sizes:
+    for size in (size for size in sizes if size <= count):
         batches = [
             (np.stack(clean[k : k + size]), collate_draws(draws[k : k + size], clean[0].shape[0]))
             for k in range(0, count - size + 1, size)
@@ -116,7 +116,8 @@ def train_once(config_name: str, augment_on: str, crops: int, directory: Path) -
 def training_rates(train_crops: int) -> None:
     print(
         f"\n| demo config | augment_on | Trainer crops/s ({train_crops} crops, one epoch) | against loader | "
-        "peak MB, training process | peak MB, largest loader worker |\n|---|---|---|---|---|---|"
+        "peak RSS MB, training process | peak RSS MB, largest loader worker (with the pages it shares) |\n"
+        "|---|---|---|---|---|---|"
     )
     for name in ("baseline", "diffsv"):
         results = {}
