@@ -14,9 +14,11 @@ from training_helpers import ToySpeakers, tiny_experiment
 
 from diffsv.bin.train import SetupError, load_pretrained, write_experiment_files
 from diffsv.config import ConfigError, from_dict
+from diffsv.data.batch_augment import augment_batch
 from diffsv.data.speaker_crops import split_validation_speakers
 from diffsv.experiment import Experiment
 from diffsv.models import DiffSV
+from diffsv.training import objective as objective_module
 from diffsv.training.checkpoint import epoch_checkpoints, last_epochs, load_checkpoint
 from diffsv.training.config import ExperimentConfig
 from diffsv.training.objective import TrainingObjective
@@ -238,6 +240,22 @@ def _ddp_worker(rank: int, port: int, exp_dir: str, augment_on: str) -> None:
         parameters = {k: v.detach().clone() for k, v in trainer.objective.named_parameters()}
         torch.save({"losses": [r["loss"] for r in records], "parameters": parameters}, f"{exp_dir}/result.pt")
     dist.destroy_process_group()
+
+
+def test_device_augmentation_runs_in_float32_outside_bf16_autocast(tmp_path, monkeypatch):
+    config = tiny_experiment(epochs=1, precision="bf16", grad_accumulation=2)
+    trainer = Trainer(config, build(config), ToySpeakers(augment_on="device"), tmp_path, "joint", show_progress=False)
+    seen = []
+
+    def augment(clean, draws):
+        noisy = augment_batch(clean, draws)
+        seen.append((noisy.dtype, torch.is_autocast_enabled("cpu")))
+        return noisy
+
+    monkeypatch.setattr(objective_module, "augment_batch", augment)
+    records = trainer.run()
+    assert len(records) == 4 and seen == [(torch.float32, False)] * 8  # 4 steps of 2 micro-batches
+    assert all(math.isfinite(record["loss"]) for record in records)
 
 
 @pytest.mark.parametrize("augment_on", ["loader", "device"])

@@ -152,6 +152,9 @@ class Trainer:
             collate_fn=collate,
             pin_memory=context.device.type == "cuda",
             persistent_workers=False,
+            # Each worker holds at most two finished batches (with augment_on: device, a batch of 160 carries
+            # about 50 MB of noise windows besides its crops).
+            prefetch_factor=2 if self.num_workers else None,
         )
         self.optimizer = torch.optim.Adam(
             self.objective.parameters(),
