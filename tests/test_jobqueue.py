@@ -323,7 +323,7 @@ def test_recipe_asks_slurm_for_the_training_nodes(tmp_path: Path, slurm_cluster:
         [spec] = (tmp_path / "diffsv/log/q").glob("train_pretrain.*.json")
         args = json.loads(spec.read_text())["args"]
         assert args[:6] == ["utils/torchrun.sh", "--nnodes", "2", "--nproc-per-node", "1", "--master-port"]
-        assert args[7:11] == ["-m", "diffsv.bin.train", "--phase", "pretrain"]
+        assert args[7:13] == ["-m", "diffsv.bin.train", "--device", "cpu", "--phase", "pretrain"]  # --ngpu 0
         os.killpg(run.pid, signal.SIGINT)
         _, stderr = run.communicate(timeout=60)
     finally:
