@@ -117,21 +117,23 @@ def largest_device_error(device_items: list[dict], loader_items: list[dict], bat
     return worst
 
 
-def loader_rate(crops: SpeakerCrops, workers: int, batch: int, total: int) -> tuple[float, float]:
-    """(seconds to the first batch, crops/s after it) of a DataLoader with ``workers`` processes over enough
-    epochs for ``total`` crops, so that each worker makes many batches and start-up is not counted."""
-    sampler = EpochBatchSampler(len(crops), min(batch, len(crops)), 0)
-    batches = []
-    for epoch in range(-(-total // (sampler.steps_per_epoch * min(batch, len(crops))))):
+def loader_rate(crops: SpeakerCrops, workers: int, batch: int, per_worker: int) -> tuple[float, float, int]:
+    """(seconds to the first batch, crops/s, batches timed) of a DataLoader with ``workers`` processes making
+    ``per_worker`` batches each after its first, over as many epochs as that takes; each worker's first
+    batch includes its start-up and is not timed."""
+    batch = min(batch, len(crops))
+    sampler = EpochBatchSampler(len(crops), batch, 0)
+    warm = max(workers, 1)
+    needed = warm * (per_worker + 1)
+    batches: list[list[tuple[int, int]]] = []
+    for epoch in range(-(-needed // sampler.steps_per_epoch)):
         sampler.set_epoch(epoch)
         batches += list(sampler)
-    loader = DataLoader(crops, batch_sampler=batches, num_workers=workers, collate_fn=collate)
+    loader = DataLoader(crops, batch_sampler=batches[:needed], num_workers=workers, collate_fn=collate)
     start = time.perf_counter()
-    iterator = iter(loader)
-    next(iterator)
-    first = time.perf_counter()
-    made = sum(item.clean.shape[0] for item in iterator)
-    return first - start, made / (time.perf_counter() - first)
+    stamps = [time.perf_counter() for _ in loader]
+    timed = len(stamps) - warm
+    return stamps[0] - start, batch * timed / (stamps[-1] - stamps[warm - 1]), timed
 
 
 def main() -> None:
@@ -139,7 +141,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=300, help="utterances in the made corpus")
     parser.add_argument("--crops", type=int, default=400, help="crops timed per path in one process")
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="DataLoader worker counts to time")
-    parser.add_argument("--loader-crops", type=int, default=1200, help="crops per DataLoader row")
+    parser.add_argument("--batches-per-worker", type=int, default=15, help="batches of 40 timed per loader worker")
     args = parser.parse_args()
     torch.set_num_threads(1)  # a loader worker is one thread of work; the FLOP count does not depend on it
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,15 +180,16 @@ def main() -> None:
         )
         if args.workers:
             print(
-                f"\n| DataLoader, crop windows, batches of 40, {args.loader_crops} crops | workers | s to the first "
-                "batch | crops/s after it | per worker |\n|---|---|---|---|---|"
+                "\n| DataLoader, crop windows, batches of 40 | workers | s to the first batch | batches timed after "
+                "each worker's first | crops/s | per worker |\n|---|---|---|---|---|---|"
             )
             for augment_on in ("loader", "device"):
                 crops = dataset(train, pools, augment_on)
                 for workers in args.workers:
-                    start_up, rate = loader_rate(crops, workers, 40, args.loader_crops)
+                    start_up, rate, timed = loader_rate(crops, workers, 40, args.batches_per_worker)
                     print(
-                        f"| augment_on: {augment_on} | {workers} | {start_up:.2f} | {rate:.1f} | {rate / workers:.1f} |"
+                        f"| augment_on: {augment_on} | {workers} | {start_up:.2f} | {timed} | {rate:.1f} | "
+                        f"{rate / workers:.1f} |"
                     )
     flops = training_flops_per_crop()
     print(f"\ntraining FLOPs per crop of the paper's model (forward + backward, counted): {flops / 1e9:.1f} GFLOP")

@@ -326,30 +326,15 @@ PER_CORE = {"loader": "augmentation in it (augment_on: loader)", "device": "draw
 
 
 def part_loader(device: torch.device, quick: bool, workers: int, results: Path, augment_on: str) -> None:
-    from data_loading import dataset, musan_like_pools, voxceleb_like_corpus
-    from torch.utils.data import DataLoader
-
-    from diffsv.training.sampler import EpochBatchSampler
-    from diffsv.training.trainer import collate
+    from data_loading import dataset, loader_rate, musan_like_pools, voxceleb_like_corpus
 
     batch, files, per_worker = (4, 12, 3) if quick else (40, 300, 8)
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
         crops = dataset(voxceleb_like_corpus(root / "train", files), musan_like_pools(root), augment_on)
-        sampler = EpochBatchSampler(len(crops), batch, 0)
-        needed = max(workers, 1) * (per_worker + 1)
-        batches: list[list[tuple[int, int]]] = []
-        for epoch in range(-(-needed // sampler.steps_per_epoch)):
-            sampler.set_epoch(epoch)
-            batches += list(sampler)
-        loader = DataLoader(crops, batch_sampler=batches[:needed], num_workers=workers, collate_fn=collate)
-        stamps = []
-        for _ in loader:
-            stamps.append(time.perf_counter())
-    warm = max(workers, 1)  # each worker's first batch includes its start-up
-    rate = batch * (len(stamps) - warm) / (stamps[-1] - stamps[warm - 1])
+        _, rate, timed = loader_rate(crops, workers, batch, per_worker)
     consumed = bf16_consumption(results)
-    note = f"{len(stamps) - warm} batches of {batch} timed"
+    note = f"{timed} batches of {batch} timed"
     if consumed:
         note += f"; the bf16 Trainer row consumes {consumed:.0f} crops/s"
     emit(

@@ -84,6 +84,8 @@ def test_augmenter_is_a_function_of_its_generator(tmp_path: Path) -> None:
         assert not np.allclose(a, clean), kind
     with pytest.raises(ValueError, match="subset"):
         AugmentationConfig(kinds=["thunder"])
+    with pytest.raises(ValueError, match="babble_speakers must be two counts"):  # no babble to average
+        AugmentationConfig(babble_speakers=(0, 2))
 
 
 def file_hashes(directory: Path) -> dict[str, str]:

@@ -134,6 +134,9 @@ class AugmentationConfig:
         unknown = sorted(set(self.kinds) - set(NOISE_KINDS))
         if unknown or not self.kinds:
             raise ValueError(f"kinds must be a non-empty subset of {NOISE_KINDS}, got {self.kinds}")
+        low, high = self.babble_speakers
+        if not 1 <= low <= high:
+            raise ValueError(f"babble_speakers must be two counts 1 <= low <= high, got {list(self.babble_speakers)}")
 
 
 @dataclass

@@ -47,7 +47,6 @@ class AugmentationBatch:
     mix_snr_db: torch.Tensor  # (M,) float64
     noise_windows: torch.Tensor  # (W, crop length), slot-major
     noise_owner: torch.Tensor  # (W,) index into mix_rows
-    noise_counts: torch.Tensor  # (M,) windows per mixed example
     slot_bounds: list[int]
 
     def map_tensors(self, function: Callable[[torch.Tensor], torch.Tensor]) -> AugmentationBatch:
@@ -121,7 +120,6 @@ def collate_draws(draws: Sequence[AugmentationDraws], length: int) -> Augmentati
         mix_snr_db=_float64([d.snr_db for _, d in mixed]),
         noise_windows=torch.from_numpy(np.stack(windows) if windows else np.zeros((0, length), dtype=np.float32)),
         noise_owner=_rows(owners),
-        noise_counts=_rows([len(d.noises) for _, d in mixed]),
         slot_bounds=bounds,
     )
 
@@ -160,7 +158,8 @@ def mixed_noise(speech: torch.Tensor, draws: AugmentationBatch) -> torch.Tensor:
     total = torch.zeros_like(speech)
     for low, high in zip(draws.slot_bounds, draws.slot_bounds[1:], strict=False):
         total.index_add_(0, draws.noise_owner[low:high], windows[low:high])
-    noise = total / draws.noise_counts.to(speech.dtype)[:, None]
+    counts = torch.zeros_like(total[:, 0]).index_add_(0, draws.noise_owner, torch.ones_like(windows[:, 0]))
+    noise = total / counts[:, None]
     scale = torch.sqrt(10.0 ** ((level_db(speech) - level_db(noise) - draws.mix_snr_db) / 10.0))
     return (scale[:, None] * noise.double()).to(speech.dtype)
 
