@@ -14,6 +14,7 @@ import torch
 from corpus_trees import write_wav
 from torch.utils.data._utils.pin_memory import pin_memory
 
+from diffsv.data import batch_augment
 from diffsv.data.augment import NOISE_KINDS, AugmentationConfig, AugmentationDraws, Augmenter, NoisePools
 from diffsv.data.batch_augment import augment_batch, collate_draws
 from diffsv.data.frontend_config import FrontendConfig
@@ -22,6 +23,7 @@ from diffsv.data.noise_mixing import NoisePool
 from diffsv.data.speaker_crops import SpeakerCrops
 from diffsv.training.objective import Batch
 from diffsv.training.trainer import collate
+from diffsv.utils.arithmetic import float32_arithmetic
 
 SR = 16_000
 RATIOS = (Fraction(4, 5), Fraction(125, 128), Fraction(128, 125), Fraction(5, 4))
@@ -144,3 +146,20 @@ def test_packed_draws_pin_and_move_with_the_batch(corpus, monkeypatch: pytest.Mo
     tensors += [value for value in vars(batch.augmentation).values() if isinstance(value, torch.Tensor)]
     tensors += [rows for _, rows in batch.augmentation.pitch_groups]
     assert isinstance(out, Batch) and sorted(pinned) == sorted(id(tensor) for tensor in tensors)
+
+
+def test_the_batched_augmentation_is_ieee_float32_under_tf32_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    """training.precision: tf32 must not reach the augmentation (its resampler is a convolution)."""
+    seen = []
+
+    def shift(samples: torch.Tensor, ratio: Fraction, sample_rate: int) -> torch.Tensor:
+        seen.append((torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision))
+        return samples
+
+    monkeypatch.setattr(batch_augment, "pitch_shift_tensor", shift)
+    silent = [np.zeros(800, dtype=np.float32)]
+    draws = collate_draws([AugmentationDraws(SR, "noise", pitch_ratio=RATIOS[0], noises=silent, snr_db=0.0)], 800)
+    with float32_arithmetic("tf32"):
+        augment_batch(torch.zeros(1, 800), draws)
+        assert torch.backends.cudnn.conv.fp32_precision == "tf32"  # the training's setting is back after
+    assert seen == [("ieee", "ieee")]

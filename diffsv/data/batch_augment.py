@@ -23,6 +23,7 @@ import scipy.fft
 import torch
 
 from diffsv.data.augment import AugmentationDraws, pitch_shift_tensor
+from diffsv.utils.arithmetic import float32_arithmetic
 
 
 @dataclass
@@ -166,7 +167,14 @@ def mixed_noise(speech: torch.Tensor, draws: AugmentationBatch) -> torch.Tensor:
 
 @torch.no_grad()
 def augment_batch(clean: torch.Tensor, draws: AugmentationBatch) -> torch.Tensor:
-    """The noisy batch the draws make of ``clean`` (batch, samples), on ``clean``'s device and in its dtype."""
+    """The noisy batch the draws make of ``clean`` (batch, samples), on ``clean``'s device and in its dtype,
+    in IEEE arithmetic whatever the training's precision (TF32 would move the resampler's convolutions
+    about 1e-3 off the per-crop path)."""
+    with float32_arithmetic("fp32"):
+        return _augment(clean, draws)
+
+
+def _augment(clean: torch.Tensor, draws: AugmentationBatch) -> torch.Tensor:
     speech = clean.clone()
     dtype, length = speech.dtype, speech.shape[-1]
     if draws.gain_rows.numel():

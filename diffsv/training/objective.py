@@ -44,7 +44,7 @@ class Batch:
         return Batch(**{name: None if value is None else value.pin_memory() for name, value in vars(self).items()})
 
     def augmented(self) -> Batch:
-        """The batch with its noisy crops made from its draws on its own device (itself when it has them)."""
+        """The batch with its noisy crops made from its draws on its own device (itself when it has no draws)."""
         if self.augmentation is None:
             return self
         return replace(self, noisy=augment_batch(self.clean, self.augmentation), augmentation=None)
