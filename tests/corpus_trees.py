@@ -7,6 +7,8 @@ directories made from it. All together they hold about a minute of audio (about 
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,10 +79,58 @@ def make_voxceleb1(root: Path, split_dirs: bool = False) -> VoxCeleb1Tree:
     )
     original = [(a1, a2, True), (a1, b1, False), (b1, b2, True), (b2, a2, False), (a2, b1, False), (b2, a1, False)]
     cleaned = original[:3] + original[4:]
-    trials = {"veri_test.txt": original, "veri_test2.txt": cleaned}
+    d1, d2, d3 = "id10001/1zcIwhmdeo4/00001.wav", "id10001/7w0IBEWc9Qw/00002.wav", "id10002/-5Bnb_RhRvA/00003.wav"
+    extended = [(d1, d2, True), (d1, d3, False), (d3, a1, False), (a1, a2, True), (d2, b1, False), (b1, b2, True)]
+    hard = [(d1, d2, True), (d1, d3, False), (a1, a2, True), (a2, b2, False)]
+    trials = {
+        "veri_test.txt": original,
+        "veri_test2.txt": cleaned,
+        "list_test_all2.txt": extended,  # VoxCeleb1-E: dev speakers too
+        "list_test_hard2.txt": hard,  # VoxCeleb1-H
+    }
     for name, listed in trials.items():
         _write_lines(root / name, [f"{int(target)} {p1} {p2}" for p1, p2, target in listed])
     return VoxCeleb1Tree(root, files, sorted(VOX_TRAIN), sorted(VOX_TEST), trials)
+
+
+# ---- VoxCeleb2 ------------------------------------------------------------------------------------
+
+
+@dataclass
+class VoxCeleb2Tree:
+    root: Path
+    files: dict[str, float]  # path relative to dev/aac or dev/wav, without suffix -> seconds
+    speakers: list[str]
+
+
+def make_voxceleb2(
+    root: Path, m4a: bool = False, speakers: int = 3, videos: int = 2, per_video: int = 2
+) -> VoxCeleb2Tree:
+    """``dev/aac/<spk>/<video>/<nnnnn>.m4a`` (AAC written by ffmpeg) or ``dev/wav/.../<nnnnn>.wav``, with
+    speakers ``id00012``, ``id00015``, ... and 1.5-2.5 s utterances of different noise."""
+    files: dict[str, float] = {}
+    names = [f"id{12 + 3 * k:05d}" for k in range(speakers)]
+    for k, speaker in enumerate(names):
+        for v in range(videos):
+            for n in range(1, per_video + 1):
+                stem = f"{speaker}/vid{k}x{v}_Abc/{n:05d}"
+                seconds = 1.5 + 0.25 * ((k + v + n) % 5)
+                seed = 1000 + 100 * k + 10 * v + n
+                if m4a:
+                    wav = write_wav(root / "source" / f"{stem}.wav", seconds, seed=seed)
+                    target = root / "dev" / "aac" / f"{stem}.m4a"
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    subprocess.run(
+                        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(wav), "-c:a", "aac", str(target)],
+                        check=True,
+                    )
+                else:
+                    write_wav(root / "dev" / "wav" / f"{stem}.wav", seconds, seed=seed)
+                files[stem] = seconds
+    if m4a:
+        shutil.rmtree(root / "source")
+    _write_lines(root / "vox2_meta.csv", ["VoxCeleb2 ID ,VGGFace2 ID ,Gender ,Set "])
+    return VoxCeleb2Tree(root, files, names)
 
 
 # ---- MUSAN ----------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ tool downstream relies on and which :meth:`DataDir.check` enforces:
   utterances together and ``utt2spk`` and ``spk2utt`` can both be sorted;
 - ``spk2utt`` is exactly ``utils/utt2spk_to_spk2utt.pl utt2spk``;
 - with ``segments``, wav.scp is keyed by recording and lists exactly the recordings the segments use;
-- ``trials`` (``utt1 utt2 target|nontarget``) keep the order of the published list: they are not sorted.
+- ``trials`` (``utt1 utt2 target|nontarget``) keep the order of the published list: they are not sorted;
+  more lists over the same utterances are ``trials_<name>`` (VoxCeleb1-E and -H share one directory).
 """
 
 from __future__ import annotations
@@ -378,6 +379,14 @@ class DataDir:
     utt2num_samples: Mapping[str, int] | None = None
     segments: Mapping[str, Segment] | None = None
     trials: Sequence[Trial] | None = None
+    #: More trial lists over the same utterances (``trials_<name>``): one directory embedded once, scored
+    #: by several lists (VoxCeleb1-E and -H).
+    extra_trials: Mapping[str, Sequence[Trial]] | None = None
+
+    def trial_lists(self) -> dict[str, Sequence[Trial]]:
+        """Every trial list, by file name: ``trials`` and ``trials_<name>``."""
+        lists = {} if self.trials is None else {"trials": self.trials}
+        return lists | {f"trials_{name}": trials for name, trials in (self.extra_trials or {}).items()}
 
     @property
     def num_speakers(self) -> int:
@@ -398,8 +407,8 @@ class DataDir:
         text = f"{len(self.utt2spk)} utterances, {self.num_speakers} speakers"
         if self.segments is not None:
             text += f", {len(self.wav_scp)} recordings"
-        if self.trials is not None:
-            text += f", {len(self.trials)} trials"
+        for name, trials in self.trial_lists().items():
+            text += f", {len(trials)} {name.replace('_', ' ', 1)}"
         return text
 
     def check(self) -> None:
@@ -433,15 +442,13 @@ class DataDir:
                     if not value > 0:
                         raise DataDirError(f"{location(table, name, utt)}: '{utt}' must be positive, got {value}")
         _check_speakers(self.utt2spk)
-        if self.trials is not None:
-            if not self.trials:
-                raise DataDirError("trials: no trials")
-            for index, trial in enumerate(self.trials):
+        for name, trials in self.trial_lists().items():
+            if not trials:
+                raise DataDirError(f"{name}: no trials")
+            for index, trial in enumerate(trials):
                 for utt in (trial.utt1, trial.utt2):
                     if utt not in self.utt2spk:
-                        raise DataDirError(
-                            f"{location(self.trials, 'trials', index)}: utterance '{utt}' is not in utt2spk"
-                        )
+                        raise DataDirError(f"{location(trials, name, index)}: utterance '{utt}' is not in utt2spk")
 
     def write(self, path: str | Path) -> bool:
         """Check, then write every file C-sorted into ``path``, atomically: a temporary sibling directory
@@ -453,7 +460,8 @@ class DataDir:
         self.check()
         files = self._files()
         path = Path(path)
-        if all(_read_or_none(path / name) == files.get(name) for name in DATA_DIR_FILES):
+        names = {*DATA_DIR_FILES, *files, *(p.name for p in path.glob("trials_*"))}
+        if all(_read_or_none(path / name) == files.get(name) for name in names):
             return False
         with atomic_directory(path) as tmp:
             for name, text in files.items():
@@ -485,13 +493,14 @@ class DataDir:
                     for utt, s in sorted(segments.items())
                 ),
             )
-        if self.trials is not None:
-            labels = {True: "target", False: "nontarget"}
-            add("trials", (f"{t.utt1} {t.utt2} {labels[t.target]}" for t in self.trials))
+        labels = {True: "target", False: "nontarget"}
+        for name, trials in self.trial_lists().items():
+            add(name, (f"{t.utt1} {t.utt2} {labels[t.target]}" for t in trials))
         return files
 
 
-# Every file DataDir.write may write; the others in a directory (split lists, features) are not its own.
+# Every file DataDir.write may write (and ``trials_<name>``); the others in a directory (split lists,
+# features) are not its own.
 DATA_DIR_FILES = ("wav.scp", "utt2spk", "spk2utt", "utt2dur", "utt2num_samples", "segments", "trials")
 
 
@@ -518,4 +527,5 @@ def read_data_dir(path: str | Path) -> DataDir:
         utt2num_samples=optional("utt2num_samples", read_utt2num_samples),
         segments=optional("segments", read_segments),
         trials=optional("trials", read_trials),
+        extra_trials={p.name.removeprefix("trials_"): read_trials(p) for p in sorted(path.glob("trials_*"))} or None,
     )

@@ -63,11 +63,14 @@ def finish(exp: Experiment, compare: Path | None = None, paper: bool = True) -> 
             cohort = embedding_table(cohort_embeddings, str(cohort_scp), mean)
     exp.scores_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, tuple[Path, Path]] = {}
+    tables = {}  # by set: conditions sharing a data directory (VoxCeleb1-E and -H) share its embeddings
     for listed in current.eval_sets:
         evaluated = EvalSet(listed["condition"], Path(listed["data"]), Path(listed["trials"]))
         trials = read_trials(evaluated.trials, labelled=None)
-        scp = exp.set_embeddings(evaluated.name) / "xvector.scp"
-        table = embedding_table(load_embeddings(scp), str(scp), mean)
+        if evaluated.name not in tables:
+            scp = exp.set_embeddings(evaluated.name) / "xvector.scp"
+            tables = {evaluated.name: embedding_table(load_embeddings(scp), str(scp), mean)}
+        table = tables[evaluated.name]
         write_scores(
             exp.score_file(evaluated.condition), trials, score_trials(trials, table, cohort, current.asnorm_top_n)
         )

@@ -62,7 +62,11 @@ def plan(
     model.use_sampler(sampler, steps)
     record = embedding_record(model_file, model, segments, seed, precision, device)
     eval_sets = read_eval_sets(data_root)
-    candidates = [PlannedSet(s.name, str(s.data.resolve()), str((s.data / "wav.scp").resolve())) for s in eval_sets]
+    # Conditions that share a data directory (VoxCeleb1-E and -H) share its embeddings: it is embedded once.
+    by_name = {
+        s.name: PlannedSet(s.name, str(s.data.resolve()), str((s.data / "wav.scp").resolve())) for s in eval_sets
+    }
+    candidates = list(by_name.values())
     if norm.needs_cohort:
         cohort_scp = exp.cohort_dir / "wav.scp"
         _write_if_changed(cohort_scp, cohort_list(data_root / COHORT_SOURCE / "wav.scp", cohort_utts))

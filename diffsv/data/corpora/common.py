@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -43,7 +44,7 @@ class Recording:
     info: AudioInfo
 
 
-def probe_files(paths: Sequence[Path], resample: bool = False) -> list[Recording]:
+def probe_files(paths: Sequence[str | Path], resample: bool = False) -> list[Recording]:
     """Corpus files, which must be readable and complete (not cut short of their header's length), mono,
     at least one analysis frame long, and at the toolkit's rate unless ``resample`` (stage 1's
     ``--resample true``) lets them be read through a resampling pipe."""
@@ -63,9 +64,9 @@ def probe_files(paths: Sequence[Path], resample: bool = False) -> list[Recording
     return recordings
 
 
-def whole_files_dir(entries: Sequence[tuple[str, str, Path]], resample: bool = False) -> DataDir:
+def whole_files_dir(entries: Sequence[tuple[str, str, str | Path]], resample: bool = False) -> DataDir:
     """A data directory of whole files from ``(utterance id, speaker id, path)`` entries."""
-    paths: dict[str, Path] = {}
+    paths: dict[str, str | Path] = {}
     for utt, _, path in entries:
         if utt in paths:
             raise CorpusError(f"{path}: utterance id '{utt}' is also that of {paths[utt]}")
@@ -77,6 +78,21 @@ def whole_files_dir(entries: Sequence[tuple[str, str, Path]], resample: bool = F
         utt2dur={utt: recording.info.duration for utt, recording in recordings.items()},
         utt2num_samples={utt: recording.info.frames for utt, recording in recordings.items()},
     )
+
+
+def speaker_video_files(directory: Path, suffixes: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+    """``(relative path, path)`` of every ``<speaker>/<video>/<file>`` under ``directory`` (the VoxCeleb
+    layouts) whose name ends in one of ``suffixes``; speakers and videos in sorted order, macOS ``._*``
+    resource forks skipped. Paths are strings: a million ``Path`` objects would cost a gigabyte."""
+    for speaker in sorted(os.scandir(directory), key=lambda e: e.name):
+        if not speaker.is_dir():
+            continue
+        for video in sorted(os.scandir(speaker.path), key=lambda e: e.name):
+            if not video.is_dir():
+                continue
+            for entry in os.scandir(video.path):
+                if entry.name.endswith(suffixes) and not entry.name.startswith("._") and entry.is_file():
+                    yield f"{speaker.name}/{video.name}/{entry.name}", entry.path
 
 
 def wav_files(directory: Path) -> list[Path]:

@@ -1,28 +1,41 @@
-"""VoxCeleb1 in its published layout -> ``train`` (the dev speakers) and ``test`` (+ trials).
+"""VoxCeleb1 in its published layout -> ``test`` (VoxCeleb1-O, + trials), ``test_vox1_eh`` (-E/-H), ``train``.
 
 Layout: ``ROOT/wav/<speaker>/<video>/<nnnnn>.wav`` (the dev and test archives both unpack into ``wav/``),
-or the two kept apart as ``ROOT/dev/wav`` and ``ROOT/test/wav``. Trial lists (``veri_test.txt``, 37,720
-trials; ``veri_test2.txt``, the cleaned 37,611) have lines ``label path1 path2`` with label 1 (same
-speaker) or 0 and paths relative to ``wav/``, e.g. ``id10270/x6uYqmx31kE/00001.wav``.
+or the two kept apart as ``ROOT/dev/wav`` and ``ROOT/test/wav``. Trial lists have lines ``label path1
+path2`` with label 1 (same speaker) or 0 and paths relative to ``wav/``, e.g.
+``id10270/x6uYqmx31kE/00001.wav``:
 
-The test speakers are those named in the trial list (40 for the VoxCeleb1-O lists) and ``test`` holds
-all their files (4,874); ``train`` holds every other speaker (1,211 speakers, 148,642 files). The
-utterance id is the relative path with ``/`` turned into ``-``: ``id10270-x6uYqmx31kE-00001``, so it
-starts with the speaker id. ``test/trials`` keeps the order of the list.
+- VoxCeleb1-O: ``veri_test.txt`` (37,720 trials) or the cleaned ``veri_test2.txt`` (37,611), over the 40
+  test speakers;
+- VoxCeleb1-E: ``list_test_all.txt`` / cleaned ``list_test_all2.txt`` (579,818 trials), and VoxCeleb1-H:
+  ``list_test_hard.txt`` / cleaned ``list_test_hard2.txt`` (550,894 trials, same nationality and gender).
+  Both test all 1,251 speakers, the dev ones included: they need VoxCeleb1 dev present and a training set
+  without it (VoxCeleb2 dev).
+
+``test`` holds every file of the -O list's speakers (4,874) and its trials are the -O list's, so that the
+noisy copies of stage 2 are of the paper's protocol. ``test_vox1_eh`` holds the files the -E and -H lists
+name (145,375) with one trial file per list (``trials_vox1_e``, ``trials_vox1_h``), so they are embedded
+once and scored twice. ``train`` (made when VoxCeleb1 dev is trained on) holds every speaker the -O list
+does not test (1,211 speakers, 148,642 files). The utterance id is the relative path with ``/`` turned
+into ``-``: ``id10270-x6uYqmx31kE-00001``, so it starts with the speaker id. Trials keep the list's order.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from diffsv.data.corpora.common import CorpusError, CorpusMissing, require_dir, whole_files_dir
+from diffsv.data.corpora.common import CorpusError, CorpusMissing, require_dir, speaker_video_files, whole_files_dir
 from diffsv.data.kaldi_dir import DataDir, Trial
 
 NAME = "VoxCeleb1"
 URL = "https://www.robots.ox.ac.uk/~vgg/data/voxceleb/vox1.html"
 WAV_DIRS = ("wav", "dev/wav", "test/wav")
+#: The conditions of the -E and -H lists, their data directory and their default (cleaned) list names.
+EXTENDED_SET = "test_vox1_eh"
+EXTENDED_LISTS = {"vox1_e": "list_test_all2.txt", "vox1_h": "list_test_hard2.txt"}
+LIST_TITLES = {"vox1_o": "VoxCeleb1-O", "vox1_e": "VoxCeleb1-E", "vox1_h": "VoxCeleb1-H"}
 
 
 def utterance_id(relative_path: str) -> str:
@@ -30,42 +43,57 @@ def utterance_id(relative_path: str) -> str:
     return relative_path.removesuffix(".wav").replace("/", "-")
 
 
-def _list_files(root: Path) -> dict[str, Path]:
-    """Every ``<speaker>/<video>/<n>.wav`` under the wav directories, by relative path."""
+def speaker_of(relative_path: str) -> str:
+    return relative_path.split("/", 1)[0]
+
+
+def _list_files(root: Path) -> dict[str, str]:
+    """Every ``<speaker>/<video>/<n>.wav`` under the wav directories: path by relative path."""
     wav_dirs = [root / name for name in WAV_DIRS if (root / name).is_dir()]
     if not wav_dirs:
         raise CorpusMissing(
             f"{root}: no wav/ directory (expected wav/<speaker>/<video>/<n>.wav, or dev/wav and test/wav)"
         )
-    files: dict[str, Path] = {}
+    files: dict[str, str] = {}
     for wav_dir in wav_dirs:
-        for speaker in sorted(os.scandir(wav_dir), key=lambda e: e.name):
-            if not speaker.is_dir():
-                continue
-            for video in sorted(os.scandir(speaker.path), key=lambda e: e.name):
-                if not video.is_dir():
-                    continue
-                for entry in os.scandir(video.path):
-                    if entry.name.endswith(".wav") and not entry.name.startswith("._") and entry.is_file():
-                        relative = f"{speaker.name}/{video.name}/{entry.name}"
-                        if relative in files:
-                            raise CorpusError(f"{entry.path}: {relative} is also under {files[relative].parents[2]}")
-                        files[relative] = Path(entry.path)
+        for relative, path in speaker_video_files(wav_dir, (".wav",)):
+            if relative in files:
+                raise CorpusError(f"{path}: {relative} is also under {Path(files[relative]).parents[2]}")
+            files[relative] = path
     if not files:
         raise CorpusError(f"{root}: no <speaker>/<video>/<n>.wav files under {', '.join(map(str, wav_dirs))}")
     return files
 
 
-def _read_trial_list(path: Path, files: dict[str, Path], root: Path) -> list[tuple[str, str, bool]]:
-    """``label path1 path2`` lines as (path1, path2, target); every path must be a file of the corpus."""
+@dataclass
+class TrialList:
+    """A VoxCeleb1 trial list as read: ``(path1, path2, target)`` with the corpus's own path strings, so a
+    list of half a million trials holds no string twice."""
+
+    path: Path
+    trials: list[tuple[str, str, bool]]
+
+    @property
+    def speakers(self) -> set[str]:
+        return {speaker_of(relative) for trial in self.trials for relative in trial[:2]}
+
+    @property
+    def files(self) -> set[str]:
+        return {relative for trial in self.trials for relative in trial[:2]}
+
+    def as_trials(self) -> list[Trial]:
+        return [Trial(utterance_id(a), utterance_id(b), target) for a, b, target in self.trials]
+
+
+def read_trial_list(path: Path, files: Mapping[str, str], root: Path, hint: str = "") -> TrialList:
+    """``label path1 path2`` lines; every path must be a file of the corpus (``hint`` says why one may not be)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CorpusMissing(
-            f"{path}: no such trial list (veri_test.txt and veri_test2.txt are on the VoxCeleb1 page)"
-        ) from None
+        raise CorpusMissing(f"{path}: no such trial list (the lists are on the VoxCeleb1 page)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CorpusError(f"{path}: cannot read trial list: {exc}") from None
+    known = {relative: relative for relative in files}  # one string per file, shared by every trial naming it
     trials: list[tuple[str, str, bool]] = []
     first: dict[tuple[str, str], int] = {}
     for number, line in enumerate(text.splitlines(), 1):
@@ -76,60 +104,94 @@ def _read_trial_list(path: Path, files: dict[str, Path], root: Path) -> list[tup
             raise CorpusError(f"{path}:{number}: expected 'label path1 path2' with label 1 or 0, got {line.strip()!r}")
         label, first_path, second_path = fields
         for relative in (first_path, second_path):
-            if relative not in files:
-                raise CorpusError(f"{path}:{number}: '{relative}' is not a file of the corpus under {root}")
-        if (first_path, second_path) in first:
-            raise CorpusError(
-                f"{path}:{number}: trial '{first_path} {second_path}' repeats line {first[first_path, second_path]}"
-            )
-        first[first_path, second_path] = number
-        trials.append((first_path, second_path, label == "1"))
+            if relative not in known:
+                raise CorpusError(f"{path}:{number}: '{relative}' is not a file of the corpus under {root}{hint}")
+        pair = (known[first_path], known[second_path])
+        if pair in first:
+            raise CorpusError(f"{path}:{number}: trial '{first_path} {second_path}' repeats line {first[pair]}")
+        first[pair] = number
+        trials.append((*pair, label == "1"))
     if not trials:
         raise CorpusError(f"{path}: no trials")
-    return trials
+    return TrialList(path, trials)
 
 
 @dataclass
 class VoxCeleb1Layout:
+    """The corpus, its -O list and any -E/-H lists (by condition); ``train`` says whether its dev speakers
+    are trained on (the paper's recipe) or not (training on VoxCeleb2 alone)."""
+
     root: Path
-    trials_list: Path
-    files: dict[str, Path]
-    trials: list[tuple[str, str, bool]]
+    files: dict[str, str]
+    trials: TrialList
+    extended: dict[str, TrialList] = field(default_factory=dict)
+    train: bool = True
+
+    @property
+    def trials_list(self) -> Path:
+        return self.trials.path
 
     @property
     def test_speakers(self) -> set[str]:
-        return {relative.split("/")[0] for trial in self.trials for relative in trial[:2]}
+        return self.trials.speakers
 
     def _split(self) -> tuple[list[str], list[str]]:
         test_speakers = self.test_speakers
-        train = [rel for rel in self.files if rel.split("/")[0] not in test_speakers]
-        test = [rel for rel in self.files if rel.split("/")[0] in test_speakers]
+        train = [rel for rel in self.files if speaker_of(rel) not in test_speakers]
+        test = [rel for rel in self.files if speaker_of(rel) in test_speakers]
         return train, test
+
+    @property
+    def train_speakers(self) -> set[str]:
+        """The speakers ``train`` would hold (none when VoxCeleb1 is not trained on)."""
+        return {speaker_of(rel) for rel in self._split()[0]} if self.train else set()
+
+    def tested_speakers(self) -> dict[str, tuple[Path, set[str]]]:
+        """Every list's speakers, by condition (``vox1_o`` for the -O list)."""
+        lists = {"vox1_o": self.trials, **self.extended}
+        return {condition: (listed.path, listed.speakers) for condition, listed in lists.items()}
 
     def summary(self) -> str:
         train, test = self._split()
-        speakers = {rel.split("/")[0] for rel in self.files}
-        return (
-            f"{len(self.files)} files of {len(speakers)} speakers; {self.trials_list.name}: {len(self.trials)} trials "
-            f"over {len(self.test_speakers)} test speakers ({len(test)} files), {len(train)} training files"
+        speakers = {speaker_of(rel) for rel in self.files}
+        text = (
+            f"{len(self.files)} files of {len(speakers)} speakers; {self.trials_list.name}: {len(self.trials.trials)} "
+            f"trials over {len(self.test_speakers)} test speakers ({len(test)} files)"
         )
+        for condition, listed in self.extended.items():
+            text += f"; {listed.path.name} ({LIST_TITLES[condition]}): {len(listed.trials)} trials"
+        training = f"{len(train)} training files" if self.train else "dev not trained on"
+        return f"{text}, {training}"
 
     def prepare(self, resample: bool = False) -> dict[str, DataDir]:
         train, test = self._split()
-        if not train:
+        if self.train and not train:
             raise CorpusError(f"{self.root}: every speaker is in {self.trials_list}: no training (dev) speakers found")
 
-        def entries(relatives: list[str]) -> list[tuple[str, str, Path]]:
-            return [(utterance_id(rel), rel.split("/")[0], self.files[rel]) for rel in sorted(relatives)]
+        def entries(relatives: list[str]) -> list[tuple[str, str, str]]:
+            return [(utterance_id(rel), speaker_of(rel), self.files[rel]) for rel in sorted(relatives)]
 
-        test_dir = whole_files_dir(entries(test), resample)
-        test_dir.trials = [Trial(utterance_id(a), utterance_id(b), target) for a, b, target in self.trials]
-        return {"train": whole_files_dir(entries(train), resample), "test": test_dir}
+        dirs = {"test": whole_files_dir(entries(test), resample)}
+        dirs["test"].trials = self.trials.as_trials()
+        if self.extended:
+            named = set().union(*(listed.files for listed in self.extended.values()))
+            dirs[EXTENDED_SET] = whole_files_dir(entries(sorted(named)), resample)
+            dirs[EXTENDED_SET].extra_trials = {c: listed.as_trials() for c, listed in self.extended.items()}
+        if self.train:
+            dirs["train"] = whole_files_dir(entries(train), resample)
+        return dirs
 
 
-def scan_voxceleb1(root: str | Path, trials_list: str | Path) -> VoxCeleb1Layout:
-    """Find the files and read the trial list; raises CorpusError when the layout or the list is wrong."""
+def scan_voxceleb1(
+    root: str | Path, trials_list: str | Path, extended: Mapping[str, str | Path] | None = None, train: bool = True
+) -> VoxCeleb1Layout:
+    """Find the files and read the trial lists (``extended``: -E/-H lists by condition, see
+    :data:`EXTENDED_LISTS`); raises CorpusError when the layout or a list is wrong."""
     root = require_dir(Path(root), "VoxCeleb1 root")
     files = _list_files(root)
-    trials_list = Path(trials_list)
-    return VoxCeleb1Layout(root, trials_list, files, _read_trial_list(trials_list, files, root))
+    hint = "; VoxCeleb1-E and -H test the dev speakers too, so VoxCeleb1 dev must be there as well"
+    lists = {condition: read_trial_list(Path(path), files, root, hint) for condition, path in (extended or {}).items()}
+    for condition in lists:
+        if condition not in EXTENDED_LISTS:
+            raise ValueError(f"unknown VoxCeleb1 list '{condition}' (known: {', '.join(EXTENDED_LISTS)})")
+    return VoxCeleb1Layout(root, files, read_trial_list(Path(trials_list), files, root), lists, train)
