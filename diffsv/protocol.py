@@ -1,7 +1,8 @@
 """The evaluation protocol in one place: the test conditions, their SNRs and noise sources.
 
-The clean test set (``clean``), its noisy copies ``<noise>_<snr>`` made by stage 2 from the sources
-below at each of :data:`SNRS`, and, when given, VOiCES dev/eval with their own trial lists. Stage 2
+The clean test set (``clean``: VoxCeleb1-O), its noisy copies ``<noise>_<snr>`` made by stage 2 from the
+sources below at each of :data:`SNRS`, and, when given, VoxCeleb1-E and -H and VOiCES dev/eval with their
+own trial lists. Stage 2
 (``diffsv.bin.make_noisy_sets``), the results (``diffsv.results``) and the inference API read the
 conditions from here. Stage 5 scores whatever stages 1 and 2 listed (``diffsv.data.eval_sets``), so a
 condition made with other SNRs or another noise is reported too: the helpers below order and group any
@@ -47,8 +48,11 @@ TRAINING_POOLS = {
     "reverb": "rirs",
 }
 VOICES = ("voices_dev", "voices_eval")
+#: VoxCeleb1-E and -H (all of VoxCeleb1, for a model trained without VoxCeleb1 dev); ``clean`` is VoxCeleb1-O.
+VOX1_EXTENDED = ("vox1_e", "vox1_h")
+VOX1_TITLES = {CLEAN: "VoxCeleb1-O", "vox1_e": "VoxCeleb1-E", "vox1_h": "VoxCeleb1-H"}
 NOISY = tuple(f"{noise}_{snr}" for noise in NOISE_TYPES for snr in SNRS)
-CONDITIONS = (CLEAN, *NOISY, *VOICES)
+CONDITIONS = (CLEAN, *NOISY, *VOX1_EXTENDED, *VOICES)
 #: The paper's headline average: clean plus the in-domain noisy conditions (Nonspeech100 is reported apart).
 HEADLINE = (CLEAN, *(f"{noise.name}_{snr}" for noise in TEST_NOISES if not noise.out_of_domain for snr in SNRS))
 
@@ -77,7 +81,9 @@ def _noise_rank(noise: str) -> tuple[int, str]:
 
 
 def condition_order(conditions: Iterable[str]) -> list[str]:
-    """Clean, then the noisy conditions (the protocol's noises first, each by SNR), then the others."""
+    """Clean, then the noisy conditions (the protocol's noises first, each by SNR), then VoxCeleb1-E and -H,
+    then the others."""
+    named = (*VOX1_EXTENDED, *VOICES)
 
     def key(condition: str) -> tuple:
         if condition == CLEAN:
@@ -85,7 +91,7 @@ def condition_order(conditions: Iterable[str]) -> list[str]:
         parts = noisy_parts(condition)
         if parts:
             return (1, *_noise_rank(parts[0]), parts[1])
-        return (2, VOICES.index(condition) if condition in VOICES else len(VOICES), condition)
+        return (2, named.index(condition) if condition in named else len(named), condition)
 
     return sorted(set(conditions), key=key)
 

@@ -33,6 +33,8 @@ from diffsv.protocol import (
     NOISY,
     SNRS,
     VOICES,
+    VOX1_EXTENDED,
+    VOX1_TITLES,
     condition_order,
     in_headline,
     noise_types,
@@ -184,9 +186,11 @@ def _snr_table(
 
 
 def _other_table(
-    conditions: Sequence[str], systems: Sequence[tuple[str, Mapping[str, Mapping[str, float]]]]
+    conditions: Sequence[str],
+    systems: Sequence[tuple[str, Mapping[str, Mapping[str, float]]]],
+    titles: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """Conditions that are neither clean nor a noise at an SNR (VOiCES, a user's test set): every metric."""
+    """Every metric of each condition (shown by its title when ``titles`` has one) and system."""
     header = ["condition", "system", "EER (%)", *(f"minDCF {p.name}" for p in DCF_OPERATING_POINTS)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for condition in conditions:
@@ -195,7 +199,7 @@ def _other_table(
             cells = ["-"] * (len(header) - 2)
             if metrics is not None:
                 cells = [f"{100 * metrics['eer']:.2f}", *(f"{metrics[p.key]:.4f}" for p in DCF_OPERATING_POINTS)]
-            lines.append(f"| {condition} | {label} | " + " | ".join(cells) + " |")
+            lines.append(f"| {(titles or {}).get(condition, condition)} | {label} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -249,6 +253,10 @@ def render_markdown(
         dcf_systems = [_System(name, _scaled(res, point.key, 1.0), common) for name, res in systems]
         table = _snr_table(dcf_systems, ".4f", compare is not None, noises, snrs)
         out += ["", f"## minDCF {point.name} ({point.description})", "", *table]
+    if any(c in present for c in VOX1_EXTENDED):  # trained without VoxCeleb1 dev: the VoxCeleb2 user's table
+        vox1 = [c for c in VOX1_TITLES if c in present]
+        out += ["", "## VoxCeleb1-O, -E and -H", "", *_other_table(vox1, systems, VOX1_TITLES)]
+        others = [c for c in others if c not in VOX1_EXTENDED]
     if others:
         out += ["", "## Other conditions", "", *_other_table(others, systems)]
     if figures:

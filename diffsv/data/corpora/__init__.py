@@ -20,6 +20,7 @@ from pathlib import Path
 from diffsv.data.corpora import musan, nonspeech, rirs, voices, voxceleb1, voxceleb2
 from diffsv.data.corpora.common import CorpusError, CorpusMissing, Layout
 from diffsv.data.kaldi_dir import DataDir
+from diffsv.protocol import VOX1_TITLES
 
 __all__ = [
     "TRAIN_SETS",
@@ -165,7 +166,7 @@ def check_training_speakers(layouts: dict[str, Layout]) -> None:
         if overlap:
             raise CorpusError(
                 f"{path}: the training set ({' + '.join(trained)} dev) holds {len(overlap)} of the {len(tested)} "
-                f"speakers that {voxceleb1.LIST_TITLES[condition]} tests (e.g. {min(overlap)}): train on VoxCeleb2 "
+                f"speakers that {VOX1_TITLES[condition]} tests (e.g. {min(overlap)}): train on VoxCeleb2 "
                 "dev alone (--train-set voxceleb2) to test VoxCeleb1-E or -H"
             )
 

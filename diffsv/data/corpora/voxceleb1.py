@@ -28,14 +28,14 @@ from pathlib import Path
 
 from diffsv.data.corpora.common import CorpusError, CorpusMissing, require_dir, speaker_video_files, whole_files_dir
 from diffsv.data.kaldi_dir import DataDir, Trial
+from diffsv.protocol import CLEAN, VOX1_EXTENDED, VOX1_TITLES
 
 NAME = "VoxCeleb1"
 URL = "https://www.robots.ox.ac.uk/~vgg/data/voxceleb/vox1.html"
 WAV_DIRS = ("wav", "dev/wav", "test/wav")
 #: The conditions of the -E and -H lists, their data directory and their default (cleaned) list names.
 EXTENDED_SET = "test_vox1_eh"
-EXTENDED_LISTS = {"vox1_e": "list_test_all2.txt", "vox1_h": "list_test_hard2.txt"}
-LIST_TITLES = {"vox1_o": "VoxCeleb1-O", "vox1_e": "VoxCeleb1-E", "vox1_h": "VoxCeleb1-H"}
+EXTENDED_LISTS = dict(zip(VOX1_EXTENDED, ("list_test_all2.txt", "list_test_hard2.txt"), strict=True))
 
 
 def utterance_id(relative_path: str) -> str:
@@ -147,8 +147,8 @@ class VoxCeleb1Layout:
         return {speaker_of(rel) for rel in self._split()[0]} if self.train else set()
 
     def tested_speakers(self) -> dict[str, tuple[Path, set[str]]]:
-        """Every list's speakers, by condition (``vox1_o`` for the -O list)."""
-        lists = {"vox1_o": self.trials, **self.extended}
+        """Every list's speakers, by condition (``clean`` for the -O list)."""
+        lists = {CLEAN: self.trials, **self.extended}
         return {condition: (listed.path, listed.speakers) for condition, listed in lists.items()}
 
     def summary(self) -> str:
@@ -159,7 +159,7 @@ class VoxCeleb1Layout:
             f"trials over {len(self.test_speakers)} test speakers ({len(test)} files)"
         )
         for condition, listed in self.extended.items():
-            text += f"; {listed.path.name} ({LIST_TITLES[condition]}): {len(listed.trials)} trials"
+            text += f"; {listed.path.name} ({VOX1_TITLES[condition]}): {len(listed.trials)} trials"
         training = f"{len(train)} training files" if self.train else "dev not trained on"
         return f"{text}, {training}"
 
