@@ -13,6 +13,7 @@ from corpus_trees import write_wav
 
 from diffsv.data import audio
 from diffsv.data.audio import AudioError, read_audio
+from diffsv.data.audio_info import AudioInfo, probe_audio
 from diffsv.data.frontend_config import FrontendConfig
 from diffsv.data.kaldi_dir import DataDir, Segment
 from diffsv.data.noise_mixing import NoisePool, wrap_to_length
@@ -172,3 +173,27 @@ def test_a_cut_wav_is_read_as_libsndfile_reads_it(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:-1000])
     expected, _ = soundfile.read(str(path), dtype="float32")
     np.testing.assert_array_equal(read_audio(str(path)).samples, expected)
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_probes_give_libsndfiles_header(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stage 1 probes a million files: 16-bit PCM WAVs from their headers alone, the others by libsndfile,
+    with the same rate, channels and length either way; a cut one is refused by both."""
+    how, from_header = FILES[name]
+    channels = 2 if name.startswith("stereo") else 1
+    samples = (0.3 * np.random.default_rng(4).standard_normal((2 * SR + 7, channels))).astype(np.float32).squeeze()
+    path = tmp_path / f"{name}.{'flac' if name == 'flac' else 'wav'}"
+    if callable(how):
+        how(path, samples)
+    else:
+        soundfile.write(str(path), samples, SR, format=how[0], subtype=how[1])
+    info = soundfile.info(str(path))
+    calls = []
+    original = soundfile.info
+    monkeypatch.setattr(soundfile, "info", lambda *a, **k: calls.append(a) or original(*a, **k))
+    assert probe_audio(str(path)) == AudioInfo(info.samplerate, info.channels, info.frames)
+    assert bool(calls) != from_header
+    if name != "flac":
+        path.write_bytes(path.read_bytes()[:-10])
+        with pytest.raises(AudioError, match=f"{path}: truncated WAV: the header declares {2 * SR + 7} samples"):
+            probe_audio(str(path))

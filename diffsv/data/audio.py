@@ -20,7 +20,7 @@ from typing import BinaryIO
 import numpy as np
 import soundfile
 
-from diffsv.data.audio_integrity import read_data_chunk
+from diffsv.data.audio_integrity import is_pcm16, read_data_chunk
 from diffsv.utils.fileio import atomic_path
 
 _ARK_OFFSET = re.compile(r"^(?P<path>.+):(?P<offset>\d+)(?P<slice>\[[0-9:, ]+\])?$")
@@ -125,9 +125,6 @@ def _window_frames(spec: str, first: int, last: int, window: tuple[int, int] | N
     return first + offset, first + offset + count
 
 
-_PCM = 1
-
-
 def _read_pcm16_wav(
     file: BinaryIO, spec: str, start: float | None, end: float | None, window: tuple[int, int] | None
 ) -> Audio | None:
@@ -135,9 +132,7 @@ def _read_pcm16_wav(
     crop or noise window in about a sixth of the time), or None for any other file. The samples are
     libsndfile's to the bit: each integer times 2^-15, exact in float32."""
     chunk = read_data_chunk(file)
-    if chunk is None or chunk.tag != _PCM or chunk.bits != 16 or chunk.frame_bytes != 2 * chunk.channels:
-        return None
-    if chunk.present < chunk.declared or chunk.channels < 1:
+    if chunk is None or not is_pcm16(chunk) or chunk.present < chunk.declared:
         return None
     rate, frames = chunk.sample_rate, chunk.declared // chunk.frame_bytes
     first, last = 0, frames

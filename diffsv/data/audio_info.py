@@ -1,11 +1,11 @@
 """Sample rate, channels and length of audio named by a ``wav.scp`` rxspecifier, cheaply.
 
-Corpus preparation and data-directory validation look at every recording of a corpus (VoxCeleb1 alone
-has 153,516 files). For plain files only the header is read, and checked against the bytes the file
-holds (:mod:`diffsv.data.audio_integrity`: a cut file is an error, not a short recording); pipes and
-archive offsets have no header to consult and are read in full through
-:func:`diffsv.data.audio.read_audio`, so all three kinds of specifier are judged by the same reader that
-training will use.
+Corpus preparation and data-directory validation look at every recording of a corpus (VoxCeleb2 dev has
+1,092,009 files). For plain files only the header is read (a 16-bit PCM WAV's by this toolkit, about 30 us;
+anything else's by libsndfile), and checked against the bytes the file holds
+(:mod:`diffsv.data.audio_integrity`: a cut file is an error, not a short recording); pipes and archive
+offsets have no header to consult and are read in full through :func:`diffsv.data.audio.read_audio`, so
+all three kinds of specifier are judged by the same reader that training will use.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import soundfile
 
 from diffsv.data.audio import AudioError, is_pipe, read_audio
-from diffsv.data.audio_integrity import truncation
+from diffsv.data.audio_integrity import chunk_truncation, is_pcm16, truncation, wav_data_chunk
 
 SAMPLE_RATE = 16000
 """The toolkit's one sample rate: corpora and data directories must already be at it (never resampled silently)."""
@@ -43,6 +43,15 @@ def probe_audio(rxspecifier: str) -> AudioInfo:
     entry after reading it; AudioError names the specifier."""
     spec = rxspecifier.strip()
     if spec and not is_pipe(spec) and Path(spec).is_file():
+        try:
+            chunk = wav_data_chunk(spec)
+        except OSError as err:
+            raise AudioError(f"{spec}: not readable ({err})") from err
+        if chunk is not None and is_pcm16(chunk):  # a 16-bit PCM WAV: its header says everything
+            problem = chunk_truncation(chunk)
+            if problem:
+                raise AudioError(f"{spec}: {problem}")
+            return AudioInfo(chunk.sample_rate, chunk.channels, chunk.declared // chunk.frame_bytes)
         try:
             info = soundfile.info(spec)
         except (RuntimeError, soundfile.LibsndfileError) as err:
