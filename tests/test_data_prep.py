@@ -672,7 +672,7 @@ def test_validator_checks_segments(
 def test_probe_many_keeps_order_and_reports_each_failure(tmp_path: Path) -> None:
     specs = [str(write_wav(tmp_path / f"{k}.wav", 0.01 * (k + 1))) for k in range(40)]
     specs[17] = str(tmp_path / "missing.wav")
-    results = probe_many(specs, workers=4)
+    results = list(probe_many(specs, workers=4, block=3))  # 14 blocks, at most 8 pending
     assert [r.frames for k, r in enumerate(results) if k != 17] == [160 * (k + 1) for k in range(40) if k != 17]
     assert isinstance(results[17], AudioError) and "missing.wav: no such file" in str(results[17])
 

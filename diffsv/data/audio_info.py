@@ -10,8 +10,10 @@ all three kinds of specifier are judged by the same reader that training will us
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+import itertools
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,23 +66,33 @@ def probe_audio(rxspecifier: str) -> AudioInfo:
     return AudioInfo(audio.sample_rate, audio.channels, int(audio.samples.shape[0]))
 
 
-def probe_many(rxspecifiers: Iterable[str], workers: int = 8) -> list[AudioInfo | AudioError]:
-    """Probe many specifiers in order; threads hide file-system latency (large corpora often sit on NFS).
+def _probe_block(specs: list[str]) -> list[AudioInfo | AudioError]:
+    results: list[AudioInfo | AudioError] = []
+    for spec in specs:
+        try:
+            results.append(probe_audio(spec))
+        except AudioError as err:
+            results.append(err)
+    return results
+
+
+def probe_many(rxspecifiers: Iterable[str], workers: int = 8, block: int = 256) -> Iterator[AudioInfo | AudioError]:
+    """Probe many specifiers, yielding in order; threads hide file-system latency (large corpora often sit on
+    NFS). Specifiers go to the threads ``block`` at a time and only ``2 * workers`` blocks are ever pending,
+    so a million files cost neither a million futures nor a million results held at once.
 
     Each result is the AudioInfo or the AudioError of that specifier, so a caller can name the first bad one.
     """
-
-    def probe(spec: str) -> AudioInfo | AudioError:
-        try:
-            return probe_audio(spec)
-        except AudioError as err:
-            return err
-
-    specs = list(rxspecifiers)
-    if len(specs) < 2 * workers:
-        return [probe(spec) for spec in specs]
+    specs = iter(rxspecifiers)
+    blocks = iter(lambda: list(itertools.islice(specs, block)), [])
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(probe, specs, chunksize=64))
+        pending: deque[Future[list[AudioInfo | AudioError]]] = deque()
+        for chunk in blocks:
+            pending.append(pool.submit(_probe_block, chunk))
+            if len(pending) >= 2 * workers:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
 
 
 def format_problem(info: AudioInfo, sample_rate: int = SAMPLE_RATE) -> str | None:

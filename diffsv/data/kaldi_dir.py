@@ -365,6 +365,23 @@ def _where(table: Mapping[str, object], key: str) -> str | None:
     return table.where(key) if isinstance(table, Table) else None
 
 
+class Durations(Mapping[str, float]):
+    """``utt2dur`` derived from ``utt2num_samples`` at ``sample_rate``, holding no float per utterance."""
+
+    def __init__(self, samples: Mapping[str, int], sample_rate: int) -> None:
+        self.samples = samples
+        self.sample_rate = sample_rate
+
+    def __getitem__(self, utt: str) -> float:
+        return self.samples[utt] / self.sample_rate
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.samples)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+
 @dataclass
 class DataDir:
     """Everything a data directory holds. Built in memory by corpus preparation (plain dicts) or read
@@ -455,48 +472,57 @@ class DataDir:
         is filled and swapped in, so ``path`` is either the old directory or the complete new one.
 
         A directory that already holds exactly these files is left untouched (a re-run changes nothing);
-        returns whether anything was written.
+        returns whether anything was written. One file's text is held at a time (VoxCeleb2's wav.scp alone
+        is over 100 MB).
         """
         self.check()
-        files = self._files()
         path = Path(path)
-        names = {*DATA_DIR_FILES, *files, *(p.name for p in path.glob("trials_*"))}
-        if all(_read_or_none(path / name) == files.get(name) for name in names):
+        if self._written_in(path):
             return False
         with atomic_directory(path) as tmp:
-            for name, text in files.items():
+            for name, text in self._files():
                 (tmp / name).write_text(text, encoding="utf-8")
         return True
 
-    def _files(self) -> dict[str, str]:
-        """The contents of the directory's files, by name."""
-        files: dict[str, str] = {}
+    def _written_in(self, path: Path) -> bool:
+        """Whether ``path`` holds exactly this directory's files (stops at the first difference)."""
+        names = set()
+        for name, text in self._files():
+            if _read_or_none(path / name) != text:
+                return False
+            names.add(name)
+        others = {*DATA_DIR_FILES, *(p.name for p in path.glob("trials_*"))} - names
+        return not any((path / name).exists() for name in others)
 
-        def add(name: str, lines: Iterable[str]) -> None:
-            files[name] = "".join(line + "\n" for line in lines)
+    def _files(self) -> Iterator[tuple[str, str]]:
+        """The name and contents of each of the directory's files, made one at a time."""
 
-        add("wav.scp", (f"{key} {self.wav_scp[key]}" for key in sorted(self.wav_scp)))
-        add("utt2spk", (f"{utt} {self.utt2spk[utt]}" for utt in sorted(self.utt2spk)))
-        add("spk2utt", (" ".join([spk, *utts]) for spk, utts in spk2utt_from_utt2spk(self.utt2spk).items()))
+        def text(lines: Iterable[str]) -> str:
+            return "".join(line + "\n" for line in lines)
+
+        yield "wav.scp", text(f"{key} {self.wav_scp[key]}" for key in sorted(self.wav_scp))
+        yield "utt2spk", text(f"{utt} {self.utt2spk[utt]}" for utt in sorted(self.utt2spk))
+        spk2utt = spk2utt_from_utt2spk(self.utt2spk)
+        yield "spk2utt", text(" ".join([spk, *utts]) for spk, utts in spk2utt.items())
+        del spk2utt
         if self.utt2dur is not None:
             durations = self.utt2dur
-            add("utt2dur", (f"{utt} {_format_seconds(durations[utt])}" for utt in sorted(durations)))
+            yield "utt2dur", text(f"{utt} {_format_seconds(durations[utt])}" for utt in sorted(durations))
         if self.utt2num_samples is not None:
             samples = self.utt2num_samples
-            add("utt2num_samples", (f"{utt} {samples[utt]}" for utt in sorted(samples)))
+            yield "utt2num_samples", text(f"{utt} {samples[utt]}" for utt in sorted(samples))
         if self.segments is not None:
             segments = self.segments
-            add(
+            yield (
                 "segments",
-                (
+                text(
                     f"{utt} {s.recording} {_format_seconds(s.start)} {_format_seconds(s.end)}"
                     for utt, s in sorted(segments.items())
                 ),
             )
         labels = {True: "target", False: "nontarget"}
         for name, trials in self.trial_lists().items():
-            add(name, (f"{t.utt1} {t.utt2} {labels[t.target]}" for t in trials))
-        return files
+            yield name, text(f"{t.utt1} {t.utt2} {labels[t.target]}" for t in trials)
 
 
 # Every file DataDir.write may write (and ``trials_<name>``); the others in a directory (split lists,

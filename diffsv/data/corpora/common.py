@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from diffsv.data.audio import AudioError, resampled_length, resampling_pipe
 from diffsv.data.audio_info import SAMPLE_RATE, AudioInfo, format_problem, probe_many
-from diffsv.data.kaldi_dir import DataDir
+from diffsv.data.kaldi_dir import DataDir, Durations
 
 
 class CorpusError(ValueError):
@@ -44,11 +44,12 @@ class Recording:
     info: AudioInfo
 
 
-def probe_files(paths: Sequence[str | Path], resample: bool = False) -> list[Recording]:
+def iter_recordings(paths: Iterable[str | Path], resample: bool = False) -> Iterator[Recording]:
     """Corpus files, which must be readable and complete (not cut short of their header's length), mono,
     at least one analysis frame long, and at the toolkit's rate unless ``resample`` (stage 1's
-    ``--resample true``) lets them be read through a resampling pipe."""
-    recordings = []
+    ``--resample true``) lets them be read through a resampling pipe. Yields as it probes, so a million
+    files are never all held as results."""
+    paths = list(paths)
     for path, info in zip(paths, probe_many(str(p) for p in paths), strict=True):
         if isinstance(info, AudioError):
             raise CorpusError(str(info))
@@ -60,24 +61,25 @@ def probe_files(paths: Sequence[str | Path], resample: bool = False) -> list[Rec
         if problem:
             hint = "; stage 1 with --resample true resamples it" if info.sample_rate != SAMPLE_RATE else ""
             raise CorpusError(f"{path}: {problem}{hint}")
-        recordings.append(Recording(spec, info))
-    return recordings
+        yield Recording(spec, info)
 
 
-def whole_files_dir(entries: Sequence[tuple[str, str, str | Path]], resample: bool = False) -> DataDir:
-    """A data directory of whole files from ``(utterance id, speaker id, path)`` entries."""
-    paths: dict[str, str | Path] = {}
-    for utt, _, path in entries:
-        if utt in paths:
-            raise CorpusError(f"{path}: utterance id '{utt}' is also that of {paths[utt]}")
-        paths[utt] = path
-    recordings = dict(zip(paths, probe_files(list(paths.values()), resample), strict=True))
-    return DataDir(
-        wav_scp={utt: recording.spec for utt, recording in recordings.items()},
-        utt2spk={utt: spk for utt, spk, _ in entries},
-        utt2dur={utt: recording.info.duration for utt, recording in recordings.items()},
-        utt2num_samples={utt: recording.info.frames for utt, recording in recordings.items()},
-    )
+def whole_files_dir(entries: Iterable[tuple[str, str, str | Path]], resample: bool = False) -> DataDir:
+    """A data directory of whole files from ``(utterance id, speaker id, path)`` entries. Built lean for the
+    million files of VoxCeleb2: one string per speaker, durations derived from the sample counts."""
+    wav_scp: dict[str, str] = {}
+    utt2spk: dict[str, str] = {}
+    speakers: dict[str, str] = {}
+    for utt, spk, path in entries:
+        if utt in wav_scp:
+            raise CorpusError(f"{path}: utterance id '{utt}' is also that of {wav_scp[utt]}")
+        wav_scp[utt] = str(path)
+        utt2spk[utt] = speakers.setdefault(spk, spk)
+    samples: dict[str, int] = {}
+    for utt, recording in zip(list(wav_scp), iter_recordings(list(wav_scp.values()), resample), strict=True):
+        wav_scp[utt] = recording.spec
+        samples[utt] = recording.info.frames
+    return DataDir(wav_scp, utt2spk, utt2dur=Durations(samples, SAMPLE_RATE), utt2num_samples=samples)
 
 
 def speaker_video_files(directory: Path, suffixes: tuple[str, ...]) -> Iterator[tuple[str, str]]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from diffsv.data.corpora.common import CorpusError, Recording, probe_files, require_dir, wav_files
+from diffsv.data.corpora.common import CorpusError, Recording, iter_recordings, require_dir, wav_files
 from diffsv.data.kaldi_dir import DataDir, Segment
 
 NAME = "MUSAN"
@@ -65,7 +65,7 @@ class MusanLayout:
     def prepare(self, resample: bool = False) -> dict[str, DataDir]:
         dirs: dict[str, DataDir] = {}
         for category, paths in self.files.items():
-            recordings = probe_files(paths, resample)
+            recordings = list(iter_recordings(paths, resample))
             for split in SPLITS:
                 chosen = [(p, rec) for p, rec in zip(paths, recordings, strict=True) if split_of(p) == split]
                 if not chosen:

@@ -71,7 +71,7 @@ class VoxCeleb2Layout:
                 f"{self.root / M4A_DIR}: m4a files are not read directly; convert them first "
                 "(the recipe's stage 1 does, with diffsv.bin.convert_audio) and give the converted root"
             )
-        entries = [(utterance_id(rel), rel.split("/", 1)[0], path) for rel, path in sorted(self.files.items())]
+        entries = ((utterance_id(rel), rel.split("/", 1)[0], path) for rel, path in sorted(self.files.items()))
         return {"train": whole_files_dir(entries, resample)}
 
 
