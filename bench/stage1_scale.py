@@ -2,7 +2,8 @@
 tested with -O, -E and -H, on a tree made by bench/voxceleb_tree.py.
 
 Runs the commands the recipe's stages run, one at a time as the recipe does (stage 0's check_corpora; stage
-1's prepare_data, then validate_data_dir on each directory it wrote), and prints each one's wall time and
+1's prepare_data, then validate_data_dir --no-wav on each directory it wrote: prepare_data probed the audio),
+and prints each one's wall time and
 peak resident memory (its own maximum RSS), then the stage totals. The goal (issue 32): stage 1 under 5
 minutes and 2 GB on a 2-core machine. The files are sparse, so only headers and sizes are read, as a real
 stage 1 reads them; a cold disk or a network file system adds its latency to each file.
@@ -53,7 +54,7 @@ def main() -> None:
     rows = [("stage 0: check_corpora", *measured([python, "-m", "diffsv.bin.check_corpora", *corpora]))]
     stage1 = [("prepare_data", *measured([python, "-m", "diffsv.bin.prepare_data", *corpora, "--data", str(data)]))]
     for directory in sorted(p for p in data.iterdir() if (p / "wav.scp").is_file()):
-        validate = [str(REPO / "utils" / "validate_data_dir.sh"), str(directory)]
+        validate = [str(REPO / "utils" / "validate_data_dir.sh"), "--no-wav", str(directory)]
         stage1.append((f"validate_data_dir {directory.name}", *measured(validate)))
     print(f"{'command':<40} {'wall s':>8} {'peak RSS MB':>12}")
     for name, seconds, rss in rows + [(f"stage 1: {n}", s, r) for n, s, r in stage1]:

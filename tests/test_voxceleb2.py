@@ -237,8 +237,8 @@ def vox2_recipe(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 def test_recipe_converts_the_m4a_once_in_parallel_jobs(vox2_recipe: dict) -> None:
     data, exp, vox2 = vox2_recipe["data"], vox2_recipe["exp"], vox2_recipe["vox2"]
     converted = data / "voxceleb2" / "dev" / "wav"
-    flacs = sorted(p.relative_to(converted).as_posix() for p in converted.rglob("*.flac"))
-    assert flacs == sorted(f"{stem}.flac" for stem in vox2.files)
+    made = sorted(p.relative_to(converted).as_posix() for p in converted.rglob("*.*"))
+    assert made == sorted(f"{stem}.wav" for stem in vox2.files)  # --convert-format wav, the default
     assert {p.name for p in (exp / "log").glob("convert_voxceleb2.*.log")} == {
         "convert_voxceleb2.1.log",
         "convert_voxceleb2.2.log",
@@ -246,10 +246,10 @@ def test_recipe_converts_the_m4a_once_in_parallel_jobs(vox2_recipe: dict) -> Non
     wav_scp = (data / "train" / "wav.scp").read_text()
     assert str(converted) in wav_scp and ".m4a" not in wav_scp
     # stage 1 again: nothing left to convert, nothing rewritten
-    stamps = {p: p.stat().st_mtime_ns for p in converted.rglob("*.flac")}
+    stamps = {p: p.stat().st_mtime_ns for p in converted.rglob("*.wav")}
     result = run_recipe("--stage", "1", "--stop-stage", "1", *vox2_recipe["common"])
     assert result.returncode == 0, result.stderr
-    assert {p: p.stat().st_mtime_ns for p in converted.rglob("*.flac")} == stamps
+    assert {p: p.stat().st_mtime_ns for p in converted.rglob("*.wav")} == stamps
 
 
 def test_recipe_scores_vox1_o_e_h(vox2_recipe: dict) -> None:

@@ -10,7 +10,7 @@ train_set=voxceleb1       # dev part(s) trained on: voxceleb1 (the paper's), vox
 vox1_lists=auto           # VoxCeleb1 lists scored, O always: "O", "O E", "O E H"; auto: O E H unless VoxCeleb1 dev is trained on
 trials_e=list_test_all2.txt   # VoxCeleb1-E list in the VoxCeleb1 root (list_test_all.txt: the original)
 trials_h=list_test_hard2.txt  # VoxCeleb1-H list in the VoxCeleb1 root (list_test_hard.txt: the original)
-convert_format=flac       # stage 1: VoxCeleb2 m4a converted to flac (about half of wav's size) or wav
+convert_format=wav        # stage 1: VoxCeleb2's m4a become wav (read by offset: fast crops, fast stage 1) or flac (half the disk)
 # The others are optional: an empty root goes without the corpus, and stage 0 says what that leaves out.
 musan_root=/export/corpora/musan
 rirs_root=/export/corpora/RIRS_NOISES
