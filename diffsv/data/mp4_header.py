@@ -151,6 +151,6 @@ def read_mp4_audio(path: str) -> Mp4Audio:
         for kind, start, end in _boxes(moov):
             if kind == b"trak" and (audio := _track_audio(moov, start, end)) is not None:
                 return audio
-    except struct.error as err:  # a box too short for the fields its type holds
+    except (struct.error, IndexError) as err:  # a box too short for the fields its type holds
         raise Mp4Error(f"a corrupt 'moov' box ({err})") from err
     raise Mp4Error("no audio track")
