@@ -28,6 +28,8 @@ from diffsv.config import load_config, to_dict
 from diffsv.data.eval_sets import read_eval_sets
 from diffsv.training.config import ExperimentConfig
 
+pytestmark = pytest.mark.recipe_run  # the module runs the recipe through stage 5: start it early
+
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "egs" / "voxceleb_diffsv"
 VENV_BIN = REPO / "tools" / "venv" / "bin"
