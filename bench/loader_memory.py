@@ -31,23 +31,19 @@ import string
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import soundfile
 import yaml
 
+from diffsv.bin.train import load_training_data
 from diffsv.config import from_dict
-from diffsv.data.augment import Augmenter, NoisePools
-from diffsv.data.kaldi_dir import DataDir, read_data_dir
-from diffsv.data.noise_mixing import NoisePool
-from diffsv.data.speaker_crops import SpeakerCrops, split_validation_speakers
+from diffsv.data.kaldi_dir import DataDir
 from diffsv.models import DiffSV
 from diffsv.protocol import TRAINING_POOLS
 from diffsv.training.config import ExperimentConfig
 from diffsv.training.objective import TrainingObjective
 from diffsv.training.trainer import ProcessContext, Trainer
-from diffsv.training.validation import SpeakerValidator
 
 SAMPLE_RATE = 16_000
 VOXCELEB2_UTTERANCES = 1_092_009
@@ -144,42 +140,6 @@ def bench_config(workers: int, batch_size: int | None) -> ExperimentConfig:
     return from_dict(ExperimentConfig, raw)
 
 
-def load_training_data(config: ExperimentConfig, train_dir: Path, pools: Path, validate: bool) -> SimpleNamespace:
-    """What ``diffsv.bin.train.run`` builds before its Trainer, with the directory and split it keeps alive."""
-    sample_rate = config.model.frontend.sample_rate
-    train = read_data_dir(train_dir)
-    split = split_validation_speakers(
-        train.utt2spk, config.data.validation_speakers, config.data.validation_utterances, config.training.seed
-    )
-    present = {kind: pools / source for kind, source in TRAINING_POOLS.items() if (pools / source).is_dir()}
-    noise_pools = NoisePools(
-        **{kind: NoisePool(read_data_dir(path), path.name, sample_rate) for kind, path in present.items()}
-    )
-    augmenter = Augmenter(config.augmentation, noise_pools, sample_rate)
-    dataset = SpeakerCrops(
-        train,
-        split.train_utts,
-        split.spk2label,
-        config.data.crop_samples,
-        config.model.frontend,
-        augmenter,
-        config.training.seed,
-        config.model.diffusion.t_epsilon,
-        config.data.augment_on,
-    )
-    validator = SpeakerValidator(
-        train, split.validation_utts, augmenter, sample_rate, config.data.validation_seconds, config.training.seed
-    )
-    return SimpleNamespace(
-        dataset=dataset,
-        speakers=split.speakers,
-        validation_utterances=len(split.validation_utts),
-        validator=validator if validate else None,
-        train=train,
-        split=split,
-    )
-
-
 PRIVATE_KINDS = ("heap", "anonymous", "shm", "other")
 
 
@@ -240,7 +200,7 @@ def main() -> None:
         built = time.perf_counter() - start
         after_build = memory(os.getpid())
         print(
-            f"building the training data (the tables, split, SpeakerCrops, "
+            f"building the training data (diffsv.bin.train.load_training_data: the tables, split, SpeakerCrops, "
             f"{data.validation_utterances} validation utterances): {built:.1f} s; {len(data.dataset):,} training "
             f"utterances; the process grew by {after_build['RSS'] - before['RSS']:,.0f} MiB"
         )
