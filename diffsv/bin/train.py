@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -163,6 +164,59 @@ def write_final_models(exp: Experiment, config: ExperimentConfig) -> list[str]:
     return written
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """What training takes from the data: the crops, the training speakers (a label is an index here), and the
+    validation set (None in a process other than the first, which validates)."""
+
+    dataset: SpeakerCrops
+    speakers: list[str]
+    validation_utterances: int
+    validator: SpeakerValidator | None
+
+
+def load_training_data(config: ExperimentConfig, train_data: Path, pools: Path, validate: bool) -> TrainingData:
+    """Read the training directory and the noise pools into the training crops and the validation set.
+
+    The directory's tables and the split's utterance lists, several Python objects per utterance (with
+    VoxCeleb2 dev's 1.09 M utterances, 0.8 GB and a million objects for the garbage collector to walk), are
+    dropped when this returns, before the data loader forks its workers: what stays is the crops' arrays,
+    which the workers share (``bench/loader_memory.py``).
+    """
+    sample_rate = config.model.frontend.sample_rate
+    train = read_data_dir(train_data)
+    split = split_validation_speakers(
+        train.utt2spk, config.data.validation_speakers, config.data.validation_utterances, config.training.seed
+    )
+    present = {kind: pools / source for kind, source in TRAINING_POOLS.items() if (pools / source).is_dir()}
+    noise_pools = NoisePools(
+        **{kind: NoisePool(read_data_dir(path), path.name, sample_rate) for kind, path in present.items()}
+    )
+    augmenter = Augmenter(config.augmentation, noise_pools, sample_rate)
+    dataset = SpeakerCrops(
+        train,
+        split.train_utts,
+        split.spk2label,
+        config.data.crop_samples,
+        config.model.frontend,
+        augmenter,
+        config.training.seed,
+        config.model.diffusion.t_epsilon,
+        config.data.augment_on,
+    )
+    validator = None
+    if split.validation_utts and validate:
+        validator = SpeakerValidator(
+            train,
+            split.validation_utts,
+            augmenter,
+            sample_rate,
+            config.data.validation_seconds,
+            config.training.seed,
+        )
+    return TrainingData(dataset, split.speakers, len(split.validation_utts), validator)
+
+
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, ExperimentConfig)
     model_config = config.model
@@ -173,54 +227,26 @@ def run(args: argparse.Namespace) -> int:
         print(f"train: phase {args.phase} has 0 epochs in {args.config}: nothing to train")
         return 0
     context = init_process_context(args.device)
-    sample_rate = model_config.frontend.sample_rate
-    train = read_data_dir(args.train_data)
-    split = split_validation_speakers(
-        train.utt2spk, config.data.validation_speakers, config.data.validation_utterances, config.training.seed
-    )
-    present = {kind: args.pools / source for kind, source in TRAINING_POOLS.items() if (args.pools / source).is_dir()}
-    pools = NoisePools(
-        **{kind: NoisePool(read_data_dir(path), path.name, sample_rate) for kind, path in present.items()}
-    )
-    augmenter = Augmenter(config.augmentation, pools, sample_rate)
-    dataset = SpeakerCrops(
-        train,
-        split.train_utts,
-        split.spk2label,
-        config.data.crop_samples,
-        model_config.frontend,
-        augmenter,
-        config.training.seed,
-        model_config.diffusion.t_epsilon,
-        config.data.augment_on,
-    )
+    data = load_training_data(config, args.train_data, args.pools, validate=context.is_main)
     torch.manual_seed(config.training.seed)
     exp = Experiment(args.exp)
     model = DiffSV(model_config)
-    objective = TrainingObjective(model, len(split.speakers), config.loss)
+    objective = TrainingObjective(model, len(data.speakers), config.loss)
     if context.is_main:
         remove_stale_temporaries(args.exp)
-        write_experiment_files(exp, config, split.speakers, model)
+        write_experiment_files(exp, config, data.speakers, model)
     source = load_pretrained(objective, exp, config.training.pretrain_epochs) if args.phase == "joint" else None
-    validator = None
-    if split.validation_utts and context.is_main:
-        validator = SpeakerValidator(
-            train,
-            split.validation_utts,
-            augmenter,
-            sample_rate,
-            config.data.validation_seconds,
-            config.training.seed,
-        )
-    trainer = Trainer(config, objective, dataset, args.exp, args.phase, context, validator, not args.no_progress)
+    trainer = Trainer(
+        config, objective, data.dataset, args.exp, args.phase, context, data.validator, not args.no_progress
+    )
     if source:
         trainer.log.info("initialised from pre-trained %s", source)
     trainer.log.info(
         "phase %s: %d training utterances of %d speakers, %d validation utterances; %d steps per epoch",
         args.phase,
-        len(dataset),
-        len(split.speakers),
-        len(split.validation_utts),
+        len(data.dataset),
+        len(data.speakers),
+        data.validation_utterances,
         trainer.sampler.steps_per_epoch,
     )
     trained = trainer.run(args.until_epoch)

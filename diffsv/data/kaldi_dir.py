@@ -85,6 +85,47 @@ class AudioRef:
         return random_cut(extend(self.read(sample_rate, min_samples), length), length, rng)
 
 
+class AudioRefs(Sequence[AudioRef]):
+    """Many utterances' :class:`AudioRef`, packed into a few numpy arrays; each is made when it is indexed.
+
+    A training loader indexes a million utterances from forked worker processes. A list of AudioRef objects
+    would be copied into every worker page by page, because reading a Python object writes to it (its
+    reference count) and a garbage collection writes to every object it tracks; an array's data is one block
+    that indexing only reads, so the workers share it (``bench/loader_memory.py`` measures both).
+    """
+
+    def __init__(
+        self,
+        rxspecifiers: Sequence[str],
+        segments: np.ndarray | None = None,
+        source_file: str | None = None,
+        source_lines: np.ndarray | None = None,
+        num_samples: np.ndarray | None = None,
+    ) -> None:
+        """``segments``: (start, end) seconds per ref, or None (whole recordings); ``source_lines``: each ref's
+        line in ``source_file``, or None (no source, as for a directory built in memory); ``num_samples``:
+        per ref, or None."""
+        encoded = [spec.encode("utf-8") for spec in rxspecifiers]
+        self._specs = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        self._offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(spec) for spec in encoded], out=self._offsets[1:])
+        self._segments = segments
+        self._source_file = source_file
+        self._source_lines = source_lines
+        self._num_samples = num_samples
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, index: int) -> AudioRef:  # type: ignore[override]  # no slices
+        index = range(len(self))[index]
+        spec = self._specs[self._offsets[index] : self._offsets[index + 1]].tobytes().decode("utf-8")
+        start, end = (None, None) if self._segments is None else self._segments[index].tolist()
+        source = None if self._source_lines is None else f"{self._source_file}:{int(self._source_lines[index])}"
+        num_samples = None if self._num_samples is None else int(self._num_samples[index])
+        return AudioRef(spec, start, end, source, num_samples)
+
+
 @dataclass(frozen=True)
 class Trial:
     utt1: str
@@ -360,11 +401,6 @@ def _format_seconds(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
-def _where(table: Mapping[str, object], key: str) -> str | None:
-    """``path:line`` of a key of a table read from disk; None for one built in memory."""
-    return table.where(key) if isinstance(table, Table) else None
-
-
 class Durations(Mapping[str, float]):
     """``utt2dur`` derived from ``utt2num_samples`` at ``sample_rate``, holding no float per utterance."""
 
@@ -411,13 +447,24 @@ class DataDir:
 
     def audio_ref(self, utt: str) -> AudioRef:
         """Where an utterance's samples are: its wav.scp entry, or its segment of a recording."""
-        num_samples = None if self.utt2num_samples is None else self.utt2num_samples[utt]
+        return self.audio_refs([utt])[0]
+
+    def audio_refs(self, utts: Sequence[str]) -> AudioRefs:
+        """:meth:`audio_ref` of each of ``utts``, packed into arrays (:class:`AudioRefs`). Errors cite the line
+        of ``segments``, or of ``wav.scp`` without it, when the table was read from a file."""
+        located = self.wav_scp if self.segments is None else self.segments
         if self.segments is None:
-            return AudioRef(self.wav_scp[utt], source=_where(self.wav_scp, utt), num_samples=num_samples)
-        segment = self.segments[utt]
-        return AudioRef(
-            self.wav_scp[segment.recording], segment.start, segment.end, _where(self.segments, utt), num_samples
-        )
+            specs = [self.wav_scp[utt] for utt in utts]
+            segments = None
+        else:
+            cuts = [self.segments[utt] for utt in utts]
+            specs = [self.wav_scp[cut.recording] for cut in cuts]
+            segments = np.array([(cut.start, cut.end) for cut in cuts], dtype=np.float64).reshape(-1, 2)
+        lines = np.array([located.lines[utt] for utt in utts], dtype=np.int64) if isinstance(located, Table) else None
+        num_samples = None
+        if self.utt2num_samples is not None:
+            num_samples = np.array([self.utt2num_samples[utt] for utt in utts], dtype=np.int64)
+        return AudioRefs(specs, segments, None if lines is None else str(located.path), lines, num_samples)
 
     def describe(self) -> str:
         """One summary line: utterances, speakers, and recordings/trials when present."""

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from diffsv.data.audio import random_cut
-from diffsv.data.kaldi_dir import AudioRef, DataDir, DataDirError
+from diffsv.data.kaldi_dir import AudioRefs, DataDir, DataDirError
 
 
 def level_db(samples: np.ndarray) -> float:
@@ -46,11 +46,12 @@ def scaled_noise(speech: np.ndarray, noises: Sequence[np.ndarray], snr_db: float
 
 class NoisePool:
     """The recordings of one data directory (e.g. ``data/musan_music_train``), read on demand: their
-    locations and lengths (``utt2num_samples``) stay in memory, so a draw reads only the samples it uses."""
+    locations and lengths (``utt2num_samples``) stay in memory, packed into arrays that the loader's workers
+    share, so a draw reads only the samples it uses."""
 
     def __init__(self, data: DataDir, name: str, sample_rate: int) -> None:
         self.name = name
-        self.refs: list[AudioRef] = [data.audio_ref(utt) for utt in data.utt2spk]
+        self.refs: AudioRefs = data.audio_refs(list(data.utt2spk))
         self.sample_rate = sample_rate
         if not self.refs:
             raise DataDirError(f"{name}: the noise data directory has no utterances")

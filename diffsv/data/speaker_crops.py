@@ -68,7 +68,8 @@ class SpeakerCrops(Dataset):
     """Indexed by ``(epoch, index)`` as :class:`diffsv.training.sampler.EpochBatchSampler` yields them.
 
     An item holds the clean crop and either its ``noisy`` copy (``augment_on="loader"``) or the ``draws``
-    that make it on the training device (``"device"``); the draws are the same either way.
+    that make it on the training device (``"device"``); the draws are the same either way. The utterance
+    table is a few numpy arrays, so that it is shared by the workers rather than copied into each.
     """
 
     def __init__(
@@ -83,8 +84,8 @@ class SpeakerCrops(Dataset):
         t_epsilon: float,
         augment_on: AugmentOn = "loader",
     ) -> None:
-        self.refs = [data.audio_ref(utt) for utt in utts]
-        self.labels = [spk2label[data.utt2spk[utt]] for utt in utts]
+        self.refs = data.audio_refs(utts)
+        self.labels = np.array([spk2label[data.utt2spk[utt]] for utt in utts], dtype=np.int64)
         self.crop_samples = crop_samples
         self.frontend = frontend
         self.augmenter = augmenter
@@ -112,7 +113,7 @@ class SpeakerCrops(Dataset):
         return {
             **augmented,
             "clean": torch.from_numpy(clean),
-            "labels": torch.tensor(self.labels[index]),
+            "labels": torch.tensor(int(self.labels[index])),
             **diffusion_draws(
                 example_generator(self.seed, epoch, index), self.frontend.n_mels, self.frames, self.t_epsilon
             ),
