@@ -20,7 +20,6 @@ are empty (only their presence is looked at); the model file is the paper's Diff
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
+from stage1_scale import measured
 
 from diffsv.data.audio_info import SAMPLE_RATE
 from diffsv.data.kaldi_dir import DataDir, read_utt2spk
@@ -39,18 +39,6 @@ from diffsv.protocol import NOISE_TYPES, SNRS, TEST_NOISES
 
 JOBS = 8
 SEGMENTS, DIM = 4, 128
-
-
-def measured(command: list[str]) -> tuple[float, float]:
-    """Run ``command`` (it must succeed); its wall seconds and its own peak RSS in MB."""
-    start = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        os.execvp(command[0], command)
-    _, status, usage = os.wait4(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed ({os.waitstatus_to_exitcode(status)}): {' '.join(command)}")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
 def stage2_rows(data: Path, work: Path) -> list[tuple[str, float, float]]:
