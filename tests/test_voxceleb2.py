@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import soundfile
 import yaml
 from corpus_trees import (
     VoxCeleb1Tree,
@@ -112,6 +113,23 @@ def test_both_dev_parts_train_together(trees: tuple[VoxCeleb1Tree, VoxCeleb2Tree
         1 for rel in vox1.files if rel.split("/")[0] in vox1.train_speakers
     )
     assert not (data / "test_vox1_eh").exists()
+    samples = dict(line.split() for line in (data / "train" / "utt2num_samples").read_text().splitlines())
+    durations = dict(line.split() for line in (data / "train" / "utt2dur").read_text().splitlines())
+    assert durations.keys() == samples.keys() and len(samples) == len(column(data / "train" / "utt2spk"))
+    assert all(float(durations[utt]) == pytest.approx(int(n) / 16000, abs=1e-6) for utt, n in samples.items())
+
+
+def test_an_utterance_in_two_formats_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    vox1 = make_voxceleb1(tmp_path / "VoxCeleb1")
+    vox2 = make_voxceleb2(tmp_path / "VoxCeleb2", speakers=1, videos=1)
+    wav = vox2.root / "dev/wav/id00012/vid0x0_Abc/00001.wav"
+    flac = wav.with_suffix(".flac")
+    soundfile.write(str(flac), soundfile.read(str(wav))[0], 16000)
+    args = vox_args(vox1, train_set="voxceleb2", voxceleb2_root=str(vox2.root))
+    assert check_corpora.main(args) == 1
+    err = capsys.readouterr().err
+    assert "00001.wav is the same utterance in another format" in err or "00001.flac is the same utterance" in err
+    assert "keep one" in err
 
 
 @pytest.mark.parametrize("train_set", ["voxceleb1", "both"])

@@ -5,9 +5,8 @@ and renamed only once it passes three checks, so a killed conversion leaves temp
 plan removes) and complete outputs, never a half-written file under a final name:
 
 1. ffmpeg's exit status is 0;
-2. the output is complete: it holds every sample its header declares
-   (:func:`diffsv.data.audio_integrity.truncation`: a FLAC's last sample decodes, a WAV's data chunk is
-   all there), at 16 kHz, mono;
+2. the output is complete: it holds every sample its header declares (:func:`diffsv.data.audio_info.probe_audio`,
+   stage 1's own probe: a FLAC's last sample decodes, a WAV's data chunk is all there), at 16 kHz, mono;
 3. its length agrees with the length the m4a declares (:mod:`diffsv.data.mp4_header`, which also refuses a
    file cut short before anything is decoded). AAC codes 1024-sample frames: the encoder primes the
    stream with silence (1024 samples for ffmpeg's encoder, 2112 for Apple's), which the edit list tells
@@ -38,10 +37,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import soundfile
-
-from diffsv.data.audio_info import SAMPLE_RATE
-from diffsv.data.audio_integrity import truncation
+from diffsv.data.audio import AudioError
+from diffsv.data.audio_info import SAMPLE_RATE, probe_audio
 from diffsv.data.mp4_header import Mp4Audio, Mp4Error, read_mp4_audio
 from diffsv.utils.fileio import atomic_path
 
@@ -102,15 +99,12 @@ def output_problem(path: Path, declared: Mp4Audio) -> str | None:
     """Why the output at ``path`` is not the complete 16 kHz mono conversion of an m4a that declares
     ``declared``, or None."""
     try:
-        info = soundfile.info(str(path))
-    except (RuntimeError, soundfile.LibsndfileError) as err:
-        return f"ffmpeg's output is not readable audio ({err})"
-    if info.samplerate != SAMPLE_RATE or info.channels != 1:
-        return f"ffmpeg's output is {info.samplerate} Hz with {info.channels} channels"
-    problem = truncation(str(path), info.format, int(info.frames))
-    if problem:
-        return f"ffmpeg's output is incomplete ({problem})"
-    return length_problem(int(info.frames), declared)
+        info = probe_audio(str(path))  # the header, checked against the file as stage 1 checks it
+    except AudioError as err:
+        return f"ffmpeg's output is not complete, readable audio ({err})"
+    if info.sample_rate != SAMPLE_RATE or info.channels != 1:
+        return f"ffmpeg's output is {info.sample_rate} Hz with {info.channels} channels"
+    return length_problem(info.frames, declared)
 
 
 def _said(stderr: str) -> str:

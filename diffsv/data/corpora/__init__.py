@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from diffsv.data.audio_info import SAMPLE_RATE
 from diffsv.data.corpora import musan, nonspeech, rirs, voices, voxceleb1, voxceleb2
 from diffsv.data.corpora.common import CorpusError, CorpusMissing, Layout
-from diffsv.data.kaldi_dir import DataDir
+from diffsv.data.kaldi_dir import DataDir, Durations
 from diffsv.protocol import VOX1_TITLES
 
 __all__ = [
@@ -175,11 +176,11 @@ def joined_training_set(parts: dict[str, DataDir]) -> DataDir:
     """One ``train`` directory from each trained corpus's (their speakers are disjoint, see above)."""
     if len(parts) == 1:
         return next(iter(parts.values()))
-    joined = DataDir(wav_scp={}, utt2spk={}, utt2dur={}, utt2num_samples={})
-    for name, part in parts.items():
-        for table in ("wav_scp", "utt2spk", "utt2dur", "utt2num_samples"):
-            values = getattr(part, table)
-            if values is None:
-                raise CorpusError(f"{name}: training directory without {table}")
-            getattr(joined, table).update(values)
-    return joined
+    wav_scp: dict[str, str] = {}
+    utt2spk: dict[str, str] = {}
+    samples: dict[str, int] = {}
+    for part in parts.values():  # whole-file directories, each with utt2num_samples (corpora.common)
+        wav_scp.update(part.wav_scp)
+        utt2spk.update(part.utt2spk)
+        samples.update(part.utt2num_samples or {})
+    return DataDir(wav_scp, utt2spk, utt2dur=Durations(samples, SAMPLE_RATE), utt2num_samples=samples)

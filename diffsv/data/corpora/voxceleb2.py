@@ -85,7 +85,10 @@ def scan_voxceleb2(root: str | Path) -> VoxCeleb2Layout:
     for relative, path in speaker_video_files(directory, suffixes):
         stem = relative.rsplit(".", 1)[0]
         if stem in files:
-            raise CorpusError(f"{path}: {Path(files[stem]).name} is the same utterance in another format")
+            raise CorpusError(
+                f"{path}: {Path(files[stem]).name} is the same utterance in another format (converted twice, "
+                "with both --convert-format values?): keep one"
+            )
         files[stem] = path
     if not files:
         raise CorpusError(f"{directory}: no <speaker>/<video>/<n>{'|'.join(suffixes)} files")
